@@ -1,0 +1,1 @@
+"""Sub-commands of ``intelshare``, one module per area; each exposes ``register(app)``."""

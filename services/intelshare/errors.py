@@ -1,0 +1,92 @@
+"""The one exception root of intelshare and its small tree.
+
+::
+
+    IntelshareError                  exit_code 2: bad input, said in one line
+    ├── SchemaError                  an .avsc file or schema name is wrong
+    ├── DecodeError                  bytes are not a valid single-object Avro message
+    │   ├── MessageTooShort
+    │   ├── BadMarker
+    │   ├── UnknownFingerprint
+    │   └── CorruptBody
+    ├── EncodeError                  a record does not fit its schema
+    ├── NetworkError                 a network file is invalid (file, line, reason)
+    ├── PolicyViolation              an alert may not go where it is addressed (rule, reason)
+    ├── ScenarioError                a scenario file is invalid (file, line, column, reason)
+    ├── SettingsError                a setting or flag has a bad value
+    ├── BrokerUnavailable            retriable = True: the Kafka broker does not answer
+    └── CheckFailed                  exit_code 1: an expectation or check did not hold
+
+The command line prints ``str(error)`` on one line and exits with ``error.exit_code``.
+"""
+
+from __future__ import annotations
+
+
+class IntelshareError(Exception):
+    """Root of every error intelshare raises on purpose."""
+
+    exit_code: int = 2
+    retriable: bool = False
+
+
+class SchemaError(IntelshareError):
+    """A schema file cannot be loaded or a schema name is unknown."""
+
+
+class DecodeError(IntelshareError):
+    """Bytes cannot be decoded as a single-object encoded Avro message."""
+
+
+class MessageTooShort(DecodeError):
+    """The message is shorter than the 10-byte single-object header."""
+
+
+class BadMarker(DecodeError):
+    """The message does not start with the single-object marker ``C3 01``."""
+
+
+class UnknownFingerprint(DecodeError):
+    """The writer schema's fingerprint matches no known schema."""
+
+
+class CorruptBody(DecodeError):
+    """The Avro body does not decode with the writer schema."""
+
+
+class EncodeError(IntelshareError):
+    """A record does not conform to the schema it is encoded with."""
+
+
+class NetworkError(IntelshareError):
+    """A network file is invalid; the message names file, line and reason."""
+
+
+class PolicyViolation(IntelshareError):
+    """An alert may not be sent or accepted; ``rule`` names the rule that refused it."""
+
+    def __init__(self, rule: str, reason: str) -> None:
+        """Keep the refusing rule as data so callers can count refusals by rule."""
+        super().__init__(f"refused by rule {rule}: {reason}")
+        self.rule = rule
+        self.reason = reason
+
+
+class ScenarioError(IntelshareError):
+    """A scenario file is invalid; the message names file, line, column and reason."""
+
+
+class SettingsError(IntelshareError):
+    """A setting from a flag or an ``INTELSHARE_*`` variable has a bad value."""
+
+
+class BrokerUnavailable(IntelshareError):
+    """The Kafka broker cannot be reached; worth retrying."""
+
+    retriable = True
+
+
+class CheckFailed(IntelshareError):
+    """A check ran and did not hold (e.g. a replay expectation); exit code 1."""
+
+    exit_code = 1
