@@ -14,6 +14,7 @@
     ├── PolicyViolation              an alert may not go where it is addressed (rule, reason)
     ├── ScenarioError                a scenario file is invalid (file, line, column, reason)
     ├── SettingsError                a setting or flag has a bad value
+    ├── LogInputError                a log file, directory or option value cannot be used
     ├── BrokerUnavailable            retriable = True: the Kafka broker does not answer
     └── CheckFailed                  exit_code 1: an expectation or check did not hold
 
@@ -78,6 +79,10 @@ class ScenarioError(IntelshareError):
 
 class SettingsError(IntelshareError):
     """A setting from a flag or an ``INTELSHARE_*`` variable has a bad value."""
+
+
+class LogInputError(IntelshareError):
+    """A log source cannot be read or a log filter value is malformed (``intelshare logs``)."""
 
 
 class BrokerUnavailable(IntelshareError):
