@@ -1,0 +1,166 @@
+"""The typed log event and how one JSON object becomes one (or is told apart as not ours)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Final
+
+from intelshare.events import ALL_EVENTS
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+OPTIONAL_TEXT_FIELDS: Final = (
+    "alert_id",
+    "message_type",
+    "case_id",
+    "originator",
+    "recipient",
+    "category",
+    "priority",
+    "tlp",
+    "uk_handling",
+    "rule",
+    "reason",
+    "status",
+    "receipt_from",
+    "error",
+    "error_type",
+    "consent_id",
+    "trace_id",
+    "topic",
+    "due",
+    "scenario",
+)
+"""Fields of events.py that hold text; exported in this order by the CSV writer."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LogEvent:
+    """One intelshare log event, as logged by one country's producer or consumer."""
+
+    timestamp: datetime
+    """When the service logged it (aware, UTC)."""
+    event: str
+    """The event name, one of ``intelshare.events.ALL_EVENTS``."""
+    country: str
+    """The country whose service logged the event."""
+    service: str
+    """``producer`` or ``consumer`` (empty when the line did not say)."""
+    level: str
+    """``info`` / ``warning`` / ``error`` (empty when the line did not say)."""
+    raw: Mapping[str, object]
+    """The whole JSON object as read, for fields this type does not lift out."""
+    source: str
+    """Where the line came from: a path, or ``-`` for standard input."""
+    line: int
+    """The 1-based line number within ``source``."""
+
+    def text(self, key: str) -> str | None:
+        """Return field ``key`` when it is a non-empty string (numbers are turned into text)."""
+        value = self.raw.get(key)
+        if isinstance(value, str):
+            return value or None
+        if isinstance(value, bool) or value is None:
+            return None
+        if isinstance(value, int | float):
+            return str(value)
+        return None
+
+    def number(self, key: str) -> float | None:
+        """Return field ``key`` as a float when it is a number (or numeric text)."""
+        value = self.raw.get(key)
+        if isinstance(value, bool):
+            return None
+        if isinstance(value, int | float):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                return None
+        return None
+
+    def texts(self, key: str) -> tuple[str, ...]:
+        """Return field ``key`` as a tuple of strings (a list field, or one string)."""
+        value = self.raw.get(key)
+        if isinstance(value, str):
+            return (value,) if value else ()
+        if isinstance(value, list):
+            return tuple(str(item) for item in value if isinstance(item, str | int))
+        return ()
+
+    @property
+    def alert_id(self) -> str | None:
+        """The alert this event is about, if any."""
+        return self.text("alert_id")
+
+    @property
+    def case_id(self) -> str | None:
+        """The case the alert belongs to, if any."""
+        return self.text("case_id")
+
+    @property
+    def originator(self) -> str | None:
+        """The country that originated the alert, if known."""
+        return self.text("originator")
+
+    @property
+    def recipient(self) -> str | None:
+        """The country an alert was addressed to (sent, refused, overdue, onward), if any."""
+        return self.text("recipient")
+
+    @property
+    def latency_ms(self) -> float | None:
+        """End-to-end latency in milliseconds, when the event carries one."""
+        return self.number("latency_ms")
+
+
+def parse_timestamp(value: str) -> datetime | None:
+    """Read an ISO-8601 time (``Z`` or an offset; naive means UTC) as an aware UTC datetime."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def is_intelshare(obj: object) -> bool:
+    """Tell whether a decoded JSON value claims to be an intelshare event (by its name)."""
+    if not isinstance(obj, dict):
+        return False
+    name = obj.get("event")
+    return isinstance(name, str) and name in ALL_EVENTS
+
+
+def to_event(obj: Mapping[str, object], *, source: str, line: int) -> LogEvent | None:
+    """Build the typed event from a JSON object named like an intelshare event.
+
+    Returns ``None`` when a field every event must carry (``timestamp``, ``country``) is
+    missing or unreadable: such a line is counted as invalid, never fatal.
+    """
+    stamp = obj.get("timestamp")
+    country = obj.get("country")
+    event = obj.get("event")
+    if not isinstance(stamp, str) or not isinstance(country, str) or not country:
+        return None
+    if not isinstance(event, str):
+        return None
+    timestamp = parse_timestamp(stamp)
+    if timestamp is None:
+        return None
+    service = obj.get("service")
+    level = obj.get("level")
+    return LogEvent(
+        timestamp=timestamp,
+        event=event,
+        country=country,
+        service=service if isinstance(service, str) else "",
+        level=level if isinstance(level, str) else "",
+        raw=obj,
+        source=source,
+        line=line,
+    )
