@@ -1,10 +1,314 @@
-"""Sub-commands for logs (placeholder until the area lands)."""
+"""``intelshare logs``: filter, trace, summarise and report on the services' JSON log events.
+
+``intelshare logs [OPTIONS] SOURCES...`` filters (the default sub-command, also reachable as
+``intelshare logs filter``); ``trace``, ``stats`` and ``report`` are sub-commands. Sources are
+files, directories (searched for *.log, *.jsonl, *.ndjson and their .gz forms), or ``-``
+for standard input; with no source and a pipe on stdin, stdin is read.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import sys
+import threading
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated
+
 import typer
+from rich.console import Console
+from typer.core import TyperGroup
+
+from intelshare.errors import CheckFailed, LogInputError
+from intelshare.logs.filtering import EventFilter
+from intelshare.logs.follow import follow_events
+from intelshare.logs.lines import ReadCounts
+from intelshare.logs.output import (
+    CsvWriter,
+    EventWriter,
+    JsonlWriter,
+    OutputFormat,
+    TableWriter,
+)
+from intelshare.logs.reader import STDIN, read_events
+from intelshare.logs.render import render_stats, render_trace, stats_json, trace_json
+from intelshare.logs.stats import compute_stats
+from intelshare.logs.trace import trace
+from intelshare.logs.when import parse_when
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from typer._click import Context  # typer vendors click; this is the type parse_args takes
+
+    from intelshare.logs.model import LogEvent
+
+
+class _FilterByDefault(TyperGroup):
+    """Route ``intelshare logs --country RS file.log`` to the ``filter`` sub-command."""
+
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
+        if not args and sys.stdin.isatty():
+            return super().parse_args(ctx, ["--help"])
+        if not args or (args[0] not in self.commands and args[0] not in {"--help", "-h"}):
+            args = ["filter", *args]
+        return super().parse_args(ctx, args)
+
+
+logs_app = typer.Typer(
+    cls=_FilterByDefault,
+    name="logs",
+    help=(
+        "Inspect the services' JSON log events: filter (default), trace, stats, report. "
+        "Sources: files, directories, - for stdin, docker compose logs output."
+    ),
+    context_settings={"help_option_names": ["--help", "-h"]},
+)
+
+Sources = Annotated[
+    list[str] | None,
+    typer.Argument(
+        help="Log files, directories (searched for *.log/*.jsonl/*.ndjson[.gz]) or - for stdin.",
+        envvar="INTELSHARE_LOGS",
+        show_default=False,
+    ),
+]
+Countries = Annotated[
+    list[str] | None,
+    typer.Option("--country", "-c", help="Only events logged by this country (repeat or a,b)."),
+]
+Events = Annotated[
+    list[str] | None,
+    typer.Option("--event", "-e", help="Only these event names or patterns, e.g. 'alert.*'."),
+]
+Alerts = Annotated[list[str] | None, typer.Option("--alert", "-a", help="Only this alert id.")]
+Cases = Annotated[list[str] | None, typer.Option("--case", help="Only this case id.")]
+Originators = Annotated[
+    list[str] | None,
+    typer.Option("--originator", "--from", help="Only hops starting at this country."),
+]
+Recipients = Annotated[
+    list[str] | None,
+    typer.Option("--recipient", "--to", help="Only hops ending at this country."),
+]
+Categories = Annotated[
+    list[str] | None, typer.Option("--category", help="Only this alert category.")
+]
+Tlps = Annotated[
+    list[str] | None, typer.Option("--tlp", help="Only this TLP level (AMBER, AMBER+STRICT, ...).")
+]
+Handling = Annotated[
+    list[str] | None,
+    typer.Option("--handling", help="Only events carrying this EU (H0-H3) or UK (P, C) code."),
+]
+Since = Annotated[
+    str | None,
+    typer.Option(help="From this time on: ISO-8601 (2026-11-28T09:00Z) or back from now (15m)."),
+]
+Until = Annotated[
+    str | None,
+    typer.Option(help="Before this time: ISO-8601 or back from now (2h, 1d); exclusive."),
+]
+Quiet = Annotated[
+    bool, typer.Option("--quiet", "-q", help="Do not print the line counts on stderr.")
+]
+
+
+def _console(*, stderr: bool = False) -> Console:
+    stream = sys.stderr if stderr else sys.stdout
+    width = None if stream.isatty() else 200
+    return Console(file=stream, width=width, soft_wrap=False)
+
+
+def _sources(sources: list[str] | None) -> list[str]:
+    if sources:
+        return sources
+    if not sys.stdin.isatty():
+        return [STDIN]
+    raise LogInputError("no log source given: name files, directories, or - for stdin")
+
+
+def _build_filter(
+    *,
+    country: list[str] | None,
+    event: list[str] | None,
+    alert: list[str] | None,
+    case: list[str] | None,
+    originator: list[str] | None,
+    recipient: list[str] | None,
+    category: list[str] | None,
+    tlp: list[str] | None,
+    handling: list[str] | None,
+    since: str | None,
+    until: str | None,
+) -> EventFilter:
+    now = datetime.now(UTC)
+    return EventFilter.build(
+        countries=country or (),
+        events=event or (),
+        alert_ids=alert or (),
+        case_ids=case or (),
+        originators=originator or (),
+        recipients=recipient or (),
+        categories=category or (),
+        tlps=tlp or (),
+        handling=handling or (),
+        since=parse_when(since, now=now, option="--since") if since else None,
+        until=parse_when(until, now=now, option="--until") if until else None,
+    )
+
+
+def _writer(fmt: OutputFormat | None) -> EventWriter:
+    chosen = fmt or (OutputFormat.TABLE if sys.stdout.isatty() else OutputFormat.JSONL)
+    if chosen is OutputFormat.TABLE:
+        return TableWriter(_console())
+    if chosen is OutputFormat.CSV:
+        return CsvWriter(sys.stdout)
+    return JsonlWriter(sys.stdout)
+
+
+def _report_counts(counts: ReadCounts, *, quiet: bool) -> None:
+    if not quiet:
+        typer.echo(counts.summary(), err=True)
+
+
+def _quiet_broken_pipe() -> None:
+    # The reader went away (``| head``): stop quietly, like other Unix filters.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
+@logs_app.command("filter")
+def filter_command(  # noqa: PLR0917 - typer maps one parameter to each option
+    sources: Sources = None,
+    country: Countries = None,
+    event: Events = None,
+    alert: Alerts = None,
+    case: Cases = None,
+    originator: Originators = None,
+    recipient: Recipients = None,
+    category: Categories = None,
+    tlp: Tlps = None,
+    handling: Handling = None,
+    since: Since = None,
+    until: Until = None,
+    fmt: Annotated[
+        OutputFormat | None,
+        typer.Option(
+            "--format", "-f", help="table (default on a terminal), jsonl (default otherwise), csv."
+        ),
+    ] = None,
+    follow: Annotated[
+        bool,
+        typer.Option("--follow", "-F", help="Keep reading files as they grow, like tail -F."),
+    ] = False,
+    quiet: Quiet = False,
+) -> None:
+    """Print the events that match every option given (all of them when none is)."""
+    chosen = _build_filter(
+        country=country,
+        event=event,
+        alert=alert,
+        case=case,
+        originator=originator,
+        recipient=recipient,
+        category=category,
+        tlp=tlp,
+        handling=handling,
+        since=since,
+        until=until,
+    )
+    counts = ReadCounts()
+    stop = threading.Event()
+    stream: Iterator[LogEvent] = (
+        follow_events(_sources(sources), counts, stop=stop)
+        if follow
+        else read_events(_sources(sources), counts)
+    )
+    writer = _writer(fmt)
+    try:
+        for item in chosen.apply(stream):
+            writer.write(item)
+        writer.close()
+    except KeyboardInterrupt:
+        stop.set()
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+        return
+    _report_counts(counts, quiet=quiet)
+
+
+class _SummaryFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+
+
+SummaryFormat = Annotated[
+    _SummaryFormat,
+    typer.Option("--format", "-f", help="table for people, json for programs."),
+]
+
+
+@logs_app.command("trace")
+def trace_command(
+    ident: Annotated[str, typer.Argument(help="An alert id or a case id.", show_default=False)],
+    sources: Sources = None,
+    fmt: SummaryFormat = _SummaryFormat.TABLE,
+    quiet: Quiet = False,
+) -> None:
+    """Show one alert's (or one case's) journey across every country, in time order."""
+    counts = ReadCounts()
+    found = trace(read_events(_sources(sources), counts), ident)
+    _report_counts(counts, quiet=quiet)
+    if not found.found:
+        raise CheckFailed(f"no event names {ident!r} as alert_id or case_id")
+    if fmt is _SummaryFormat.JSON:
+        typer.echo(json.dumps(trace_json(found), ensure_ascii=False, indent=2))
+    else:
+        render_trace(found, _console())
+
+
+@logs_app.command("stats")
+def stats_command(  # noqa: PLR0917 - typer maps one parameter to each option
+    sources: Sources = None,
+    country: Countries = None,
+    event: Events = None,
+    alert: Alerts = None,
+    case: Cases = None,
+    originator: Originators = None,
+    recipient: Recipients = None,
+    category: Categories = None,
+    tlp: Tlps = None,
+    handling: Handling = None,
+    since: Since = None,
+    until: Until = None,
+    fmt: SummaryFormat = _SummaryFormat.TABLE,
+    quiet: Quiet = False,
+) -> None:
+    """Country-by-country figures: sent/received, refusals, dead letters, latency per route."""
+    chosen = _build_filter(
+        country=country,
+        event=event,
+        alert=alert,
+        case=case,
+        originator=originator,
+        recipient=recipient,
+        category=category,
+        tlp=tlp,
+        handling=handling,
+        since=since,
+        until=until,
+    )
+    counts = ReadCounts()
+    stats = compute_stats(chosen.apply(read_events(_sources(sources), counts)))
+    _report_counts(counts, quiet=quiet)
+    if fmt is _SummaryFormat.JSON:
+        typer.echo(json.dumps(stats_json(stats), ensure_ascii=False, indent=2))
+    else:
+        render_stats(stats, _console())
 
 
 def register(app: typer.Typer) -> None:
-    """Add this area's sub-commands to the intelshare command."""
-    del app
+    """Add ``intelshare logs`` and its sub-commands to the intelshare command."""
+    app.add_typer(logs_app)

@@ -164,3 +164,43 @@ def to_event(obj: Mapping[str, object], *, source: str, line: int) -> LogEvent |
         source=source,
         line=line,
     )
+
+
+_TO_FIELD: Final = {
+    "alert.sent": "recipient",
+    "alert.refused": "recipient",
+    "receipt.overdue": "recipient",
+    "alert.shared_onward": "recipient",
+    "consent.requested": "recipient",
+    "consent.granted": "recipient",
+    "receipt.received": "receipt_from",
+}
+"""Events logged on the sending side name the receiving country in this field."""
+_FROM_FIELD: Final = {
+    "alert.shared_onward": "country",
+    "consent.requested": "receipt_from",
+    "consent.granted": "receipt_from",
+}
+"""Events whose hop starts elsewhere than at the originator (onward sharing)."""
+
+
+def route_of(event: LogEvent) -> tuple[str | None, str | None]:
+    """The hop an event is about, in the alert's direction: ``(from, to)`` countries.
+
+    Sending-side events (sent, refused, overdue, receipt received) go from the logging country
+    to the named recipient; receiving-side events (received, rejected, revoked, duplicate,
+    receipt sent, dead letter) go from the originator to the logging country; onward sharing
+    and consent go from the sharing recipient to the new one. Either end may be unknown.
+    """
+    to_field = _TO_FIELD.get(event.event)
+    if to_field is None:
+        return event.originator, event.country
+    from_field = _FROM_FIELD.get(event.event)
+    source: str | None
+    if from_field is None:
+        source = event.originator or event.country
+    elif from_field == "country":
+        source = event.country
+    else:
+        source = event.text(from_field)
+    return source, event.text(to_field)

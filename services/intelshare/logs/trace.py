@@ -1,0 +1,185 @@
+"""One alert's (or one case's) journey across every country, as a timeline.
+
+The reader streams the whole input once and keeps only the events that name the id, as
+``alert_id`` or as ``case_id``; those are then put in time order (inputs from several
+countries interleave and may be out of order). Each step gets its offset from the first
+step; the per-recipient lanes sum up what became of each copy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from intelshare.logs.model import route_of
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from datetime import datetime
+
+    from intelshare.logs.model import LogEvent
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TraceStep:
+    """One event on the timeline."""
+
+    event: LogEvent
+    """The event as logged."""
+    offset_ms: float
+    """Milliseconds since the first step of the trace."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Lane:
+    """What became of one alert at one recipient."""
+
+    alert_id: str
+    """The alert."""
+    originator: str
+    """Who sent it."""
+    recipient: str
+    """Who it was addressed to (or shared onward to)."""
+    sent: datetime | None
+    """When the first copy was sent (or shared onward), if logged."""
+    received: datetime | None
+    """When the recipient accepted it first, if it did."""
+    latency_ms: float | None
+    """The latency logged with that first acceptance."""
+    receipt: str | None
+    """The last receipt status the recipient gave, if any."""
+    refused: str | None
+    """The rule that refused sending to this recipient, or rejected it on arrival."""
+    revoked: datetime | None
+    """When the recipient stopped using it after a revocation."""
+    duplicates: int
+    """Redeliveries suppressed at the recipient."""
+    overdue: bool
+    """Whether the originator logged this recipient's receipt as overdue."""
+    onward: bool
+    """True when the recipient got it by onward sharing, not from the originator."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Trace:
+    """The timeline of every event naming an alert id or a case id."""
+
+    ident: str
+    """What was asked for."""
+    steps: tuple[TraceStep, ...]
+    """Matching events in time order (ties keep input order)."""
+    alerts: tuple[str, ...]
+    """Alert ids seen, in order of first appearance on the timeline."""
+    lanes: tuple[Lane, ...]
+    """One per (alert, recipient), in order of first appearance."""
+
+    @property
+    def found(self) -> bool:
+        """Whether any event named the id."""
+        return bool(self.steps)
+
+
+def mentions(event: LogEvent, ident: str) -> bool:
+    """Whether an event names ``ident`` as its alert id or its case id."""
+    return ident in (event.alert_id, event.case_id)
+
+
+def trace(events: Iterable[LogEvent], ident: str) -> Trace:
+    """Collect and order the events naming ``ident`` (the input is streamed once)."""
+    return build_trace(ident, [event for event in events if mentions(event, ident)])
+
+
+def build_trace(ident: str, matched: list[LogEvent]) -> Trace:
+    """Order already collected events into a trace."""
+    ordered = sorted(enumerate(matched), key=lambda pair: (pair[1].timestamp, pair[0]))
+    if not ordered:
+        return Trace(ident=ident, steps=(), alerts=(), lanes=())
+    start = ordered[0][1].timestamp
+    steps = tuple(
+        TraceStep(event=event, offset_ms=(event.timestamp - start).total_seconds() * 1000)
+        for _, event in ordered
+    )
+    alerts = tuple(dict.fromkeys(step.event.alert_id for step in steps if step.event.alert_id))
+    return Trace(ident=ident, steps=steps, alerts=alerts, lanes=_lanes(steps))
+
+
+_LANE_EVENTS = frozenset(
+    {
+        "alert.sent",
+        "alert.refused",
+        "alert.shared_onward",
+        "alert.received",
+        "alert.rejected",
+        "alert.revoked",
+        "alert.duplicate",
+        "receipt.sent",
+        "receipt.received",
+        "receipt.overdue",
+    }
+)
+
+
+@dataclass(kw_only=True, slots=True)
+class _Draft:
+    """A lane while it is being filled in (mutable, private to this module)."""
+
+    originator: str
+    sent: datetime | None = None
+    received: datetime | None = None
+    latency_ms: float | None = None
+    receipt: str | None = None
+    refused: str | None = None
+    revoked: datetime | None = None
+    duplicates: int = 0
+    overdue: bool = False
+    onward: bool = False
+
+    def apply(self, event: LogEvent) -> None:
+        name = event.event
+        if name in {"alert.sent", "alert.shared_onward"}:
+            self.sent = self.sent or event.timestamp
+            self.onward = self.onward or name == "alert.shared_onward"
+        elif name == "alert.received" and self.received is None:
+            self.received, self.latency_ms = event.timestamp, event.latency_ms
+        elif name in {"alert.refused", "alert.rejected"}:
+            self.refused = event.text("rule") or "?"
+        elif name == "alert.revoked":
+            self.revoked = self.revoked or event.timestamp
+        elif name == "alert.duplicate":
+            self.duplicates += 1
+        elif name in {"receipt.sent", "receipt.received"}:
+            self.receipt = event.text("status") or "?"
+        elif name == "receipt.overdue":
+            self.overdue = True
+
+
+def _lanes(steps: tuple[TraceStep, ...]) -> tuple[Lane, ...]:
+    drafts: dict[tuple[str, str], _Draft] = {}
+    for step in steps:
+        event = step.event
+        if event.event not in _LANE_EVENTS or event.alert_id is None:
+            continue
+        source, target = route_of(event)
+        if target is None:
+            continue
+        key = (event.alert_id, target)
+        if key not in drafts:
+            drafts[key] = _Draft(originator=event.originator or source or "?")
+        drafts[key].apply(event)
+    return tuple(
+        Lane(
+            alert_id=alert_id,
+            originator=draft.originator,
+            recipient=recipient,
+            sent=draft.sent,
+            received=draft.received,
+            latency_ms=draft.latency_ms,
+            receipt=draft.receipt,
+            refused=draft.refused,
+            revoked=draft.revoked,
+            duplicates=draft.duplicates,
+            overdue=draft.overdue,
+            onward=draft.onward,
+        )
+        for (alert_id, recipient), draft in drafts.items()
+    )
