@@ -1,0 +1,96 @@
+"""The compose network end to end: a scenario replayed through the ``replay`` service."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    import subprocess
+
+    from conftest import Compose
+
+# Bringing the network up and replaying the scenario take minutes, counted in the first test.
+pytestmark = [pytest.mark.docker, pytest.mark.timeout(900)]
+
+# The countries of the default network, each with a producer and a consumer service.
+COUNTRIES = ("GB", "RS", "MK", "XK", "AL", "TR")
+
+# What a consumer logs about an alert that reached its inbox.
+INBOX_EVENTS = frozenset({"alert.received", "alert.rejected", "alert.revoked", "alert.duplicate"})
+
+
+def _events(output: str) -> list[dict[str, Any]]:
+    """The JSON log events in ``compose logs`` output (service prefixes removed)."""
+    events = []
+    for line in output.splitlines():
+        _, _, text = line.partition("| ")
+        text = text.strip()
+        if text.startswith("{"):
+            try:
+                events.append(json.loads(text))
+            except json.JSONDecodeError:
+                continue
+    return events
+
+
+@pytest.fixture(scope="session")
+def replayed(compose: Compose) -> subprocess.CompletedProcess[str]:
+    """The default scenario replayed once through the ``replay`` service."""
+    result = compose.run("run", "--rm", "replay", check=False, timeout=900)
+    print(result.stdout[-4000:], result.stderr[-4000:])  # noqa: T201  shown when a test fails
+    return result
+
+
+@pytest.fixture(scope="session")
+def inbox_events(
+    compose: Compose, replayed: subprocess.CompletedProcess[str]
+) -> dict[str, list[dict[str, Any]]]:
+    """Each country's consumer log events about alerts in its inbox, after the replay."""
+    del replayed
+    return {
+        cc: [
+            e
+            for e in _events(compose.logs(f"consumer-{cc.lower()}"))
+            if e.get("event") in INBOX_EVENTS
+        ]
+        for cc in COUNTRIES
+    }
+
+
+def test_replay_of_the_default_scenario_exits_zero(
+    replayed: subprocess.CompletedProcess[str],
+) -> None:
+    """The replay service meets every expectation of the default scenario and exits 0."""
+    assert replayed.returncode == 0, replayed.stderr
+
+
+def test_consumers_log_alerts(inbox_events: dict[str, list[dict[str, Any]]]) -> None:
+    """Alerts reached the consumers: several countries logged received alerts."""
+    receiving = [
+        cc
+        for cc, events in inbox_events.items()
+        if any(e["event"] == "alert.received" for e in events)
+    ]
+    assert len(receiving) >= 2, inbox_events
+
+
+@pytest.mark.parametrize("country", COUNTRIES)
+def test_each_consumer_logs_only_alerts_addressed_to_it(
+    inbox_events: dict[str, list[dict[str, Any]]], country: str
+) -> None:
+    """Every alert a country's consumer logs was addressed to that country."""
+    for event in inbox_events[country]:
+        assert event.get("country") == country, event
+        assert event.get("recipient", country) == country, event
+
+
+@pytest.mark.parametrize(("sender", "receiver"), [("RS", "XK"), ("XK", "RS")])
+def test_no_alert_crosses_between_rs_and_xk(
+    inbox_events: dict[str, list[dict[str, Any]]], sender: str, receiver: str
+) -> None:
+    """With no RS-XK agreement, neither country's consumer holds an alert from the other."""
+    received = [e for e in inbox_events[receiver] if e["event"] == "alert.received"]
+    assert all(e.get("originator") != sender for e in received), received
