@@ -14,6 +14,7 @@ import sys
 import threading
 from datetime import UTC, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -33,6 +34,8 @@ from intelshare.logs.output import (
 )
 from intelshare.logs.reader import STDIN, read_events
 from intelshare.logs.render import render_stats, render_trace, stats_json, trace_json
+from intelshare.logs.report import ReportCollector
+from intelshare.logs.report_html import TITLE, render_html
 from intelshare.logs.stats import compute_stats
 from intelshare.logs.trace import trace
 from intelshare.logs.when import parse_when
@@ -307,6 +310,56 @@ def stats_command(  # noqa: PLR0917 - typer maps one parameter to each option
         typer.echo(json.dumps(stats_json(stats), ensure_ascii=False, indent=2))
     else:
         render_stats(stats, _console())
+
+
+@logs_app.command("report")
+def report_command(  # noqa: PLR0917 - typer maps one parameter to each option
+    sources: Sources = None,
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output", "-o", help="Where to write the HTML page.", envvar="INTELSHARE_REPORT"
+        ),
+    ] = Path("report.html"),
+    title: Annotated[str, typer.Option(help="The page's heading.")] = TITLE,
+    country: Countries = None,
+    event: Events = None,
+    alert: Alerts = None,
+    case: Cases = None,
+    originator: Originators = None,
+    recipient: Recipients = None,
+    category: Categories = None,
+    tlp: Tlps = None,
+    handling: Handling = None,
+    since: Since = None,
+    until: Until = None,
+    quiet: Quiet = False,
+) -> None:
+    """Write one self-contained HTML page: flow diagram, latency chart, refusals, traces."""
+    chosen = _build_filter(
+        country=country,
+        event=event,
+        alert=alert,
+        case=case,
+        originator=originator,
+        recipient=recipient,
+        category=category,
+        tlp=tlp,
+        handling=handling,
+        since=since,
+        until=until,
+    )
+    counts = ReadCounts()
+    data = ReportCollector().add_all(chosen.apply(read_events(_sources(sources), counts))).result()
+    note = f"{counts.lines} lines read, {counts.skipped} skipped"
+    page = render_html(data, read_note=note, title=title)
+    try:
+        output.write_text(page, encoding="utf-8")
+    except OSError as error:
+        raise LogInputError(f"{output}: cannot write: {error.strerror or error}") from error
+    _report_counts(counts, quiet=quiet)
+    if not quiet:
+        typer.echo(f"wrote {output} ({len(page.encode()) // 1024} KiB)", err=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -84,6 +84,8 @@ class LogStats:
     """``sent`` split by TLP level (``?`` when none was logged)."""
     received: Mapping[Route, int]
     """``alert.received`` per route."""
+    received_by_tlp: Mapping[tuple[Route, str], int]
+    """``received`` split by TLP level (``?`` when none was logged)."""
     onward: Mapping[Route, int]
     """``alert.shared_onward`` per hop (sharing recipient to new recipient)."""
     refusals: Mapping[Refusal, int]
@@ -129,6 +131,7 @@ class StatsCollector:
         self.sent: Counter[Route] = Counter()
         self.sent_by_tlp: Counter[tuple[Route, str]] = Counter()
         self.received: Counter[Route] = Counter()
+        self.received_by_tlp: Counter[tuple[Route, str]] = Counter()
         self.onward: Counter[Route] = Counter()
         self.refusals: Counter[Refusal] = Counter()
         self.reasons: dict[str, str] = {}
@@ -170,6 +173,7 @@ class StatsCollector:
                 self.sent[route] += 1
                 self.sent_by_tlp[route, event.text("tlp") or UNKNOWN] += 1
         elif name == "alert.received":
+            self.received_by_tlp[route, event.text("tlp") or UNKNOWN] += 1
             self._latency(route, event)
         elif name in {"alert.refused", "alert.rejected"}:
             rule = event.text("rule") or UNKNOWN
@@ -231,6 +235,7 @@ class StatsCollector:
             revocations_sent=dict(self.revocations_sent),
             sent_by_tlp=dict(self.sent_by_tlp),
             received=dict(self.received),
+            received_by_tlp=dict(self.received_by_tlp),
             onward=dict(self.onward),
             refusals=dict(self.refusals),
             reasons=dict(self.reasons),
