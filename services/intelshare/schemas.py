@@ -41,8 +41,8 @@ class Schema:
     """The schema's Parsing Canonical Form."""
     definition: Mapping[str, Any] = field(repr=False)
     """The schema as written in its file (with docs), for other Avro tools."""
-    parsed: Mapping[str, Any] = field(repr=False)
-    """fastavro's parsed form; hand it to fastavro without parsing again."""
+    parsed: dict[str, Any] = field(repr=False)
+    """fastavro's parsed form; hand it to fastavro without parsing again (never mutate)."""
     source: str = field(repr=False)
     """Where the schema was loaded from (a path or package resource)."""
 
