@@ -261,7 +261,7 @@ _SIDEWAYS: Final = 0.3
 """Labels of nodes this far left or right of the centre line hang sideways."""
 
 
-def flow_svg(stats: LogStats, *, width: int = 660, height: int = 600) -> str:
+def flow_svg(stats: LogStats, *, width: int = 760, height: int = 600) -> str:
     """Countries on a circle; arrows per route and TLP, widths by count; refusals dashed."""
     flows = _flows(stats)
     nodes, traffic = _place(stats, flows, width, height)
