@@ -47,7 +47,8 @@ svg.flow .edge-label.onward { fill:var(--accent); }
 svg.flow .refused-mark { font-size:12px; font-weight:700; fill:var(--red); text-anchor:middle;
   paint-order:stroke; stroke:#fff; stroke-width:4px; }
 svg.flow .edge { cursor:pointer; }
-svg.flow .edge:hover { stroke-opacity:1; filter:drop-shadow(0 0 2px rgba(0,0,0,.35)); }
+svg.flow .edge:hover { filter:drop-shadow(0 0 3px rgba(0,0,0,.45)); }
+svg.flow .edge:hover path { stroke-opacity:1; }
 svg.latency { width:100%; height:auto; display:block; }
 svg.latency .grid { stroke:#eceef2; } svg.latency .tick { font-size:11px; fill:var(--muted); }
 svg.latency .axis { font-size:11.5px; fill:var(--muted); }

@@ -247,7 +247,7 @@ def _lane(lane: Lane) -> dict[str, object]:
 def _flow_legend() -> str:
     keys = "".join(
         f'<span class="key"><i class="line" style="background:{TLP_COLOURS[t]}"></i>'
-        f"TLP {'unknown' if t == '?' else t.replace('_', '+')}</span>"
+        f"TLP {'not logged' if t == '?' else t.replace('_', '+')}</span>"
         for t in TLP_ORDER
     )
     return (
@@ -285,7 +285,7 @@ def render_html(data: ReportData, *, read_note: str = "", title: str = TITLE) ->
 <main>
 <section class="cards">{_cards(stats)}</section>
 <section class="grid2">
-<div class="panel" id="flow"><h2>Who shares with whom<small>arrow width: copies sent; colour:
+<div class="panel" id="flow"><h2>Who shares with whom<small>width: copies sent; bands: their
 TLP; hover for details</small></h2>{flow_svg(stats)}{_flow_legend()}</div>
 <div class="panel" id="routes"><h2>Sent / received by route</h2>{_matrix(stats)}
 <h2 style="margin-top:16px">By country</h2>{_per_country(stats)}</div>

@@ -62,28 +62,31 @@ class _Node:
     r: float
 
 
-def _curve(a: _Node, b: _Node, bend: float) -> tuple[str, float, float]:
-    """A quadratic curve from a to b bent to its left; returns path and label point."""
+def _curve(a: _Node, b: _Node, bend: float, shift: float = 0.0) -> tuple[str, float, float]:
+    """A quadratic curve from a to b, bent to its left; returns the path and its midpoint.
+
+    ``shift`` moves the whole curve sideways: the bands of one ribbon share a bend.
+    """
     dx, dy = b.x - a.x, b.y - a.y
     length = math.hypot(dx, dy) or 1.0
     nx, ny = dy / length, -dx / length  # left of the direction of travel
-    cx = (a.x + b.x) / 2 + nx * bend
-    cy = (a.y + b.y) / 2 + ny * bend
+    cx = (a.x + b.x) / 2 + nx * (bend + shift)
+    cy = (a.y + b.y) / 2 + ny * (bend + shift)
 
     def trim(node: _Node, gap: float) -> tuple[float, float]:
         ex, ey = cx - node.x, cy - node.y
         size = math.hypot(ex, ey) or 1.0
-        return node.x + ex / size * (node.r + gap), node.y + ey / size * (node.r + gap)
+        x = node.x + ex / size * (node.r + gap) + nx * shift
+        return x, node.y + ey / size * (node.r + gap) + ny * shift
 
     sx, sy = trim(a, 3)
-    tx, ty = trim(b, 5)
+    tx, ty = trim(b, 7)
     path = f"M{_f(sx)},{_f(sy)} Q{_f(cx)},{_f(cy)} {_f(tx)},{_f(ty)}"
     return path, 0.25 * sx + 0.5 * cx + 0.25 * tx, 0.25 * sy + 0.5 * cy + 0.25 * ty
 
 
 def _markers() -> str:
-    colours = {**{f"tlp-{k}": v for k, v in TLP_COLOURS.items()}, "onward": ONWARD_COLOUR}
-    colours["refused"] = REFUSED_COLOUR
+    colours = {"flow": "#11181c", "onward": ONWARD_COLOUR, "refused": REFUSED_COLOUR}
     return "".join(
         f'<marker id="arrow-{name.replace("?", "unknown")}" viewBox="0 0 10 10" refX="8" '
         f'refY="5" markerWidth="11" markerHeight="11" markerUnits="userSpaceOnUse" '
@@ -158,9 +161,15 @@ def _ends(nodes: dict[str, _Node], route: Route) -> tuple[_Node, _Node] | None:
     return a, b
 
 
+LABELLED_ROUTES: Final = 14
+"""Only the busiest routes get a count written on them; all have it in their tooltip."""
+
+
 def _sent_edges(stats: LogStats, flows: _Flows, nodes: dict[str, _Node]) -> list[str]:
+    """One ribbon per route: width by copies sent, split into one band per TLP level."""
     parts = []
-    top = max([n for tlps in flows.sent.values() for n in tlps.values()] + [1])
+    top = max([sum(tlps.values()) for tlps in flows.sent.values()] + [1])
+    busiest = sorted(flows.sent, key=lambda r: -sum(flows.sent[r].values()))[:LABELLED_ROUTES]
     for route in sorted(flows.sent):
         ends = _ends(nodes, route)
         if ends is None:
@@ -176,20 +185,28 @@ def _sent_edges(stats: LogStats, flows: _Flows, nodes: dict[str, _Node]) -> list
             f"{stats.received.get(route, 0)} received{note}"
         )
         key = f"{route[0]}>{route[1]}"
-        for index, tlp in enumerate(strands):
-            path, lx, ly = _curve(*ends, 26 + index * 16)
-            stroke = 2 + 9 * math.sqrt(tlps[tlp] / top)
+        width = 2.5 + 11 * math.sqrt(total / top)
+        bend = 22 + width / 2
+        parts.append(f'<g class="edge" data-route="{key}"><title>{title}</title>')
+        offset = -width / 2
+        for tlp in strands:
+            band = width * tlps[tlp] / total
+            path, _, _ = _curve(*ends, bend, offset + band / 2)
+            offset += band
             parts.append(
-                f'<path class="edge" data-route="{key}" d="{path}" fill="none" '
-                f'stroke="{TLP_COLOURS[tlp]}" stroke-width="{_f(stroke)}" stroke-opacity="0.85" '
-                f'marker-end="url(#arrow-tlp-{tlp.replace("?", "unknown")})">'
-                f"<title>{title}</title></path>"
+                f'<path d="{path}" fill="none" stroke="{TLP_COLOURS[tlp]}" '
+                f'stroke-width="{_f(band)}" stroke-opacity="0.88"/>'
             )
-            if index == 0:
-                parts.append(
-                    f'<text class="edge-label" x="{_f(lx)}" y="{_f(ly)}" '
-                    f'data-route="{key}">{total}</text>'
-                )
+        path, lx, ly = _curve(*ends, bend)
+        parts.append(
+            f'<path d="{path}" fill="none" stroke="#11181c" stroke-opacity="0" '
+            f'marker-end="url(#arrow-flow)"/></g>'
+        )
+        if route in busiest:
+            parts.append(
+                f'<text class="edge-label" x="{_f(lx)}" y="{_f(ly + 4)}" '
+                f'data-route="{key}">{total}</text>'
+            )
     return parts
 
 
@@ -199,7 +216,7 @@ def _onward_edges(stats: LogStats, nodes: dict[str, _Node]) -> list[str]:
         ends = _ends(nodes, route)
         if ends is None:
             continue
-        path, lx, ly = _curve(*ends, -30)
+        path, lx, ly = _curve(*ends, -34)
         title = escape(
             f"{country_name(route[0])} shared onward to {country_name(route[1])} "
             f"under consent: {count}"
@@ -261,7 +278,7 @@ _SIDEWAYS: Final = 0.3
 """Labels of nodes this far left or right of the centre line hang sideways."""
 
 
-def flow_svg(stats: LogStats, *, width: int = 760, height: int = 600) -> str:
+def flow_svg(stats: LogStats, *, width: int = 780, height: int = 660) -> str:
     """Countries on a circle; arrows per route and TLP, widths by count; refusals dashed."""
     flows = _flows(stats)
     nodes, traffic = _place(stats, flows, width, height)
@@ -323,8 +340,9 @@ def latency_svg(points: Sequence[LatencyPoint], *, width: int = 940, height: int
     def y_of(value: float) -> float:
         return top + plot_h - min(value, ceiling) / ceiling * plot_h
 
-    routes = sorted({p.route for p in points})
-    colour = {route: ROUTE_PALETTE[i % len(ROUTE_PALETTE)] for i, route in enumerate(routes)}
+    # Colour by originator: a handful of colours reads; one per route would not.
+    origins = sorted({p.route[0] for p in points})
+    colour = {code: ROUTE_PALETTE[i % len(ROUTE_PALETTE)] for i, code in enumerate(origins)}
     parts = [
         (
             f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
@@ -361,16 +379,16 @@ def latency_svg(points: Sequence[LatencyPoint], *, width: int = 940, height: int
             else f'<circle cx="{_f(x)}" cy="{_f(y)}" r="3"'
         )
         parts.append(
-            f'{shape} class="dot" fill="{colour[p.route]}"><title>{p.route[0]} → {p.route[1]}: '
+            f'{shape} class="dot" fill="{colour[p.route[0]]}"><title>{p.route[0]} → {p.route[1]}: '
             f"{p.latency_ms:.1f} ms at {p.at.strftime('%H:%M:%S.%f')[:-3]}</title>"
             f"{'</path>' if p.latency_ms > ceiling else '</circle>'}"
         )
     parts.append(_median_line(points, x_of, y_of))
     parts.append("</svg>")
     legend = "".join(
-        f'<span class="key"><i style="background:{colour[route]}"></i>'
-        f"{route[0]} → {route[1]}</span>"
-        for route in routes
+        f'<span class="key"><i style="background:{colour[code]}"></i>'
+        f"from {escape(country_name(code))}</span>"
+        for code in origins
     )
     median_key = '<span class="key"><i class="median"></i>median per time slice</span>'
     return "".join(parts) + f'<div class="legend">{legend}{median_key}</div>'
