@@ -120,3 +120,21 @@ def test_the_command_reads_stdin_and_exits_2_with_one_line_on_bad_input():
     bad = subprocess.run([*command, "nope.log"], capture_output=True, text=True, check=False)
     assert bad.returncode == 2
     assert bad.stderr == "intelshare: error: nope.log: no such file or directory\n"
+
+
+@pytest.mark.parametrize("fmt", ["table", "jsonl", "csv"])
+def test_a_closed_pipe_ends_the_command_quietly(tmp_path: Path, fmt: str):
+    """``intelshare logs ... | head -1`` exits 0 without a traceback when head goes away."""
+    big = tmp_path / "big.log"
+    big.write_bytes((FIXTURES / "story" / "gb.log").read_bytes() * 3000)
+    command = [sys.executable, "-c", "from intelshare.cli import main; main()", "logs"]
+    with subprocess.Popen(
+        [*command, "-q", "-f", fmt, str(big)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as child:
+        assert child.stdout is not None
+        assert child.stderr is not None
+        assert child.stdout.readline()
+        child.stdout.close()
+        errors = child.stderr.read()
+        assert child.wait(timeout=60) == 0
+    assert b"Traceback" not in errors

@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import threading
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -118,10 +119,27 @@ Quiet = Annotated[
 ]
 
 
-def _console(*, stderr: bool = False) -> Console:
-    stream = sys.stderr if stderr else sys.stdout
-    width = None if stream.isatty() else 200
-    return Console(file=stream, width=width, soft_wrap=False)
+class _PipeConsole(Console):
+    """A console that lets a closed pipe (``| head``) end the command quietly with exit 0."""
+
+    def on_broken_pipe(self) -> None:
+        """Raise, so :func:`_pipe_safe` handles it like any other write to a closed pipe."""
+        raise BrokenPipeError
+
+
+def _console() -> Console:
+    width = None if sys.stdout.isatty() else 200
+    return _PipeConsole(file=sys.stdout, width=width, soft_wrap=False)
+
+
+@contextmanager
+def _pipe_safe() -> Iterator[None]:
+    """Stop quietly when the reader of our output goes away, like other Unix filters."""
+    try:
+        yield
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 def _sources(sources: list[str] | None) -> list[str]:
@@ -176,12 +194,6 @@ def _report_counts(counts: ReadCounts, *, quiet: bool) -> None:
         typer.echo(counts.summary(), err=True)
 
 
-def _quiet_broken_pipe() -> None:
-    # The reader went away (``| head``): stop quietly, like other Unix filters.
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-
-
 @logs_app.command("filter")
 def filter_command(  # noqa: PLR0917 - typer maps one parameter to each option
     sources: Sources = None,
@@ -229,16 +241,14 @@ def filter_command(  # noqa: PLR0917 - typer maps one parameter to each option
         if follow
         else read_events(_sources(sources), counts)
     )
-    writer = _writer(fmt)
-    try:
-        for item in chosen.apply(stream):
-            writer.write(item)
-        writer.close()
-    except KeyboardInterrupt:
-        stop.set()
-    except BrokenPipeError:
-        _quiet_broken_pipe()
-        return
+    with _pipe_safe():
+        writer = _writer(fmt)
+        try:
+            for item in chosen.apply(stream):
+                writer.write(item)
+            writer.close()
+        except KeyboardInterrupt:
+            stop.set()
     _report_counts(counts, quiet=quiet)
 
 
@@ -266,10 +276,11 @@ def trace_command(
     _report_counts(counts, quiet=quiet)
     if not found.found:
         raise CheckFailed(f"no event names {ident!r} as alert_id or case_id")
-    if fmt is _SummaryFormat.JSON:
-        typer.echo(json.dumps(trace_json(found), ensure_ascii=False, indent=2))
-    else:
-        render_trace(found, _console())
+    with _pipe_safe():
+        if fmt is _SummaryFormat.JSON:
+            typer.echo(json.dumps(trace_json(found), ensure_ascii=False, indent=2))
+        else:
+            render_trace(found, _console())
 
 
 @logs_app.command("stats")
@@ -306,10 +317,11 @@ def stats_command(  # noqa: PLR0917 - typer maps one parameter to each option
     counts = ReadCounts()
     stats = compute_stats(chosen.apply(read_events(_sources(sources), counts)))
     _report_counts(counts, quiet=quiet)
-    if fmt is _SummaryFormat.JSON:
-        typer.echo(json.dumps(stats_json(stats), ensure_ascii=False, indent=2))
-    else:
-        render_stats(stats, _console())
+    with _pipe_safe():
+        if fmt is _SummaryFormat.JSON:
+            typer.echo(json.dumps(stats_json(stats), ensure_ascii=False, indent=2))
+        else:
+            render_stats(stats, _console())
 
 
 @logs_app.command("report")
