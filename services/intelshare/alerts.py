@@ -27,6 +27,18 @@ RESPONSE_WINDOWS: Final = {
 """Directive (EU) 2023/977: urgent requests within 8 hours, other urgent ones 3 days, else 7."""
 DEFAULT_VALIDITY: Final = timedelta(days=30)
 """How long a new alert stays valid unless told otherwise."""
+SUBJECT_FIELDS: Final = (
+    "persons",
+    "vehicles",
+    "vessels",
+    "equipment",
+    "documents",
+    "locations",
+    "payments",
+    "organisations",
+    "related_alert_ids",
+)
+"""The Alert's list fields new_alert() takes as keyword arguments (empty by default)."""
 DEFAULT_GRADING: Final = {"reliability": "B", "credibility": 2}
 """Admiralty B2: usually reliable source, probably true."""
 
@@ -107,6 +119,11 @@ def new_alert(
         "response_due": to_millis(response_due) if response_due else None,
         "hop_path": list(hop_path) if hop_path is not None else [originator],
     }
+    unknown = set(subjects) - set(SUBJECT_FIELDS)
+    if unknown:
+        raise TypeError(f"new_alert() got unknown list fields {sorted(unknown)}")
+    for name in SUBJECT_FIELDS:
+        record[name] = []
     for name, items in subjects.items():
         record[name] = [item if isinstance(item, str) else dict(item) for item in items]
     return record

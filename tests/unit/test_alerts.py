@@ -161,3 +161,18 @@ def test_grading_schemes(grading: dict[str, object], code: str, valid: bool) -> 
     view = Grading.from_record(grading)
     assert view.code == code
     assert view.valid is valid
+
+
+def test_unknown_list_field_is_refused() -> None:
+    """A misspelt list field is an error at once, not a silent extra key."""
+    with pytest.raises(TypeError, match="persona"):
+        _alert(persona=[{"person_id": "p1", "role": "DRIVER"}])
+
+
+def test_new_alert_decodes_to_itself() -> None:
+    """A new alert equals its decoded form: every list field is present, times are exact."""
+    record = _alert()
+    assert (
+        codec.decode(default_registry(), codec.encode(default_registry(), "Alert", record)).record
+        == record
+    )
