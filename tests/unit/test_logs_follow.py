@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import json
 import queue
+import signal
+import subprocess
+import sys
 import threading
 from pathlib import Path  # noqa: TC003 - pytest resolves fixture annotations
 
@@ -127,3 +130,27 @@ def test_follow_refuses_stdin_mixed_with_files(log: Path):
     """A pipe follows itself; mixing it with files under --follow is an input error."""
     with pytest.raises(LogInputError, match="either -"):
         next(follow_events(["-", str(log)], ReadCounts(), stop=threading.Event()))
+
+
+def test_follow_command_streams_appended_lines_through_a_pipe(log: Path):
+    """``intelshare logs --follow`` flushes each event into a pipe and stops cleanly on Ctrl-C."""
+    command = [sys.executable, "-c", "from intelshare.cli import main; main()", "logs"]
+    with subprocess.Popen(
+        [*command, "--follow", "-f", "jsonl", "--event", "alert.received", str(log)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as child:
+        assert child.stdout is not None
+        assert child.stderr is not None
+        lines: queue.Queue[str] = queue.Queue()
+        reader = threading.Thread(
+            target=lambda: [lines.put(line) for line in child.stdout], daemon=True
+        )
+        reader.start()
+        assert json.loads(lines.get(timeout=WAIT))["alert_id"] == "GB-0001"
+        _append(log, _line(2) + "\n")
+        assert json.loads(lines.get(timeout=WAIT))["alert_id"] == "GB-0002"
+        child.send_signal(signal.SIGINT)
+        assert child.wait(timeout=WAIT) == 0
+        assert "2 events" in child.stderr.read()

@@ -180,13 +180,13 @@ def _build_filter(
     )
 
 
-def _writer(fmt: OutputFormat | None) -> EventWriter:
+def _writer(fmt: OutputFormat | None, *, live: bool) -> EventWriter:
     chosen = fmt or (OutputFormat.TABLE if sys.stdout.isatty() else OutputFormat.JSONL)
     if chosen is OutputFormat.TABLE:
         return TableWriter(_console())
     if chosen is OutputFormat.CSV:
-        return CsvWriter(sys.stdout)
-    return JsonlWriter(sys.stdout)
+        return CsvWriter(sys.stdout, live=live)
+    return JsonlWriter(sys.stdout, live=live)
 
 
 def _report_counts(counts: ReadCounts, *, quiet: bool) -> None:
@@ -242,7 +242,7 @@ def filter_command(  # noqa: PLR0917 - typer maps one parameter to each option
         else read_events(_sources(sources), counts)
     )
     with _pipe_safe():
-        writer = _writer(fmt)
+        writer = _writer(fmt, live=follow)
         try:
             for item in chosen.apply(stream):
                 writer.write(item)

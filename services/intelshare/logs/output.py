@@ -45,14 +45,17 @@ class EventWriter(Protocol):
 class JsonlWriter:
     """One JSON object per line, exactly the fields the service logged (unwrapped)."""
 
-    def __init__(self, out: TextIO) -> None:
-        """Write to ``out``."""
+    def __init__(self, out: TextIO, *, live: bool = False) -> None:
+        """Write to ``out``; ``live`` flushes every line (``--follow`` into a pipe)."""
         self._out = out
+        self._live = live
 
     def write(self, event: LogEvent) -> None:
         """Print the event's JSON object on one line."""
         self._out.write(json.dumps(event.raw, ensure_ascii=False, separators=(",", ":")))
         self._out.write("\n")
+        if self._live:
+            self._out.flush()
 
     def close(self) -> None:
         """Flush the stream."""
@@ -79,9 +82,10 @@ CSV_COLUMNS: Final = (
 class CsvWriter:
     """CSV with a fixed header; list fields are joined with spaces (handling) or ``>`` (hops)."""
 
-    def __init__(self, out: TextIO) -> None:
-        """Write to ``out``, starting with the header row."""
+    def __init__(self, out: TextIO, *, live: bool = False) -> None:
+        """Write to ``out``, starting with the header row; ``live`` flushes every row."""
         self._out = out
+        self._live = live
         self._csv = csv.writer(out, lineterminator="\n")
         self._csv.writerow(CSV_COLUMNS)
 
@@ -102,6 +106,8 @@ class CsvWriter:
             str(event.line),
         ]
         self._csv.writerow(row)
+        if self._live:
+            self._out.flush()
 
     def close(self) -> None:
         """Flush the stream."""
@@ -158,6 +164,7 @@ class TableWriter:
             row.append(shown.ljust(width) + " ", style=style)
         row.append(describe(event), style=_LEVEL_STYLES.get(event.level, ""))
         self._console.print(row, no_wrap=True, overflow="ellipsis", soft_wrap=False)
+        self._console.file.flush()
 
     def close(self) -> None:
         """Nothing to finish: rows were printed as they came."""
