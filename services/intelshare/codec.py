@@ -244,9 +244,23 @@ def from_json(schema: Schema, text: str) -> dict[str, Any]:
     except json.JSONDecodeError as error:
         raise EncodeError(f"input is not JSON: column {error.colno}: {error.msg}") from error
     except Exception as error:  # the JSON decoder raises many types for a mismatched record
-        raise EncodeError(
-            f"input does not match {schema.full_name}: {error or type(error).__name__}"
-        ) from error
+        hint = _json_hint(schema, lines[0]) or str(error) or type(error).__name__
+        raise EncodeError(f"input does not match {schema.full_name}: {hint}") from error
     if len(records) != 1 or not isinstance(records[0], dict):
         raise EncodeError(f"expected one {schema.full_name} record, got {len(records)}")
     return records[0]
+
+
+def _json_hint(schema: Schema, line: str) -> str | None:
+    # The JSON decoder's own messages rarely name the field; check the top level here.
+    value = json.loads(line)
+    if not isinstance(value, dict):
+        return f"expected a JSON object, got {type(value).__name__}"
+    fields = {f["name"]: f for f in schema.parsed["fields"]}
+    unknown = sorted(set(value) - set(fields))
+    if unknown:
+        return f"unknown field {unknown[0]!r}"
+    missing = [name for name, f in fields.items() if name not in value and "default" not in f]
+    if missing:
+        return f"missing field {missing[0]!r}"
+    return None
