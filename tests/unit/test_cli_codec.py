@@ -120,7 +120,7 @@ def test_hex_in_and_out() -> None:
 
 
 def test_schemas_lists_every_version() -> None:
-    """The schemas command with --json prints one line per version with its fingerprint and newest flag."""
+    """The schemas command with --json prints one line per version with fingerprint and flag."""
     result = _invoke(["schemas", "--json"])
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [(r["full_name"], r["fingerprint"]) for r in rows] == [
