@@ -22,7 +22,7 @@ from aiokafka.errors import KafkaError
 from intelshare.errors import BrokerUnavailable
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Sequence
 
     from intelshare.log import EventLog
     from intelshare.settings import Settings
@@ -89,6 +89,21 @@ def make_admin(settings: Settings, service: str = "admin") -> AIOKafkaAdminClien
     return AIOKafkaAdminClient(
         bootstrap_servers=settings.bootstrap, client_id=settings.client_id_for(service)
     )
+
+
+async def topic_partitions(
+    consumer: AIOKafkaConsumer, topics: Iterable[str]
+) -> dict[str, set[int]]:
+    """The partitions of each topic that exists (fresh metadata; absent topics left out)."""
+    # aiokafka's public partitions_for_topic() only knows topics the client already tracks;
+    # the full metadata fetch behind consumer.topics() knows every topic.
+    cluster = await consumer._client.fetch_all_metadata()  # noqa: SLF001
+    found: dict[str, set[int]] = {}
+    for topic in topics:
+        partitions = cluster.partitions_for_topic(topic)
+        if partitions:
+            found[topic] = set(partitions)
+    return found
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

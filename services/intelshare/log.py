@@ -84,6 +84,8 @@ class EventLog:
         """
         self.service = service
         self.country = country
+        self.path = path
+        """The file this log appends to, if any."""
         self._owned: IO[str] | None = None
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -112,6 +114,11 @@ class EventLog:
     def add_listener(self, listener: Callable[[EventDict], None]) -> None:
         """Call ``listener`` with a copy of every event (the demo's view, tests)."""
         self._listeners.append(listener)
+
+    @property
+    def has_sink(self) -> bool:
+        """Whether audit events are already mirrored somewhere."""
+        return self._sink is not None
 
     def attach_sink(self, sink: AuditSink | None) -> None:
         """Mirror audit events to ``sink`` from now on (None stops mirroring)."""

@@ -119,7 +119,7 @@ class Publisher(Service):
                 settings=self.settings,
                 log=self.log,
             )
-        if self._owns_log and self.settings.audit:
+        if self.settings.audit and not self.log.has_sink:
             self._audit = AuditMirror(self.producer, audit_topic(self.settings.topic_prefix))
             self._audit.start()
             self.log.attach_sink(self._audit)

@@ -8,6 +8,8 @@ already exists is not an error, so ``intelshare topics`` can run on every start.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
@@ -20,12 +22,16 @@ from intelshare.kafka import connect, make_admin
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
+    from aiokafka.admin import AIOKafkaAdminClient
+
     from intelshare.log import EventLog
     from intelshare.network import Network
     from intelshare.settings import Settings
 
 TOPIC_ALREADY_EXISTS: Final = 36
 """Kafka's error code for creating a topic that exists."""
+LEADER_WAIT: Final = 15.0
+"""Seconds to wait for new topics' partitions to get leaders."""
 
 
 def state_topic(country: str, prefix: str = "") -> str:
@@ -111,21 +117,39 @@ async def ensure_topics(
                 for s in wanted
             ]
         )
+        created: list[str] = []
+        existing: list[str] = []
+        for name, code, message in _topic_errors(response):
+            if code == 0:
+                created.append(name)
+            elif code == TOPIC_ALREADY_EXISTS:
+                existing.append(name)
+            else:
+                kind = for_code(code)
+                raise IntelshareError(f"topic {name}: {kind.__name__}: {message or kind.message}")
+        await _wait_for_leaders(admin, [s.name for s in wanted])
     except KafkaError as error:
         raise BrokerUnavailable(f"creating topics at {settings.bootstrap}: {error}") from error
     finally:
         await admin.close()
-    created: list[str] = []
-    existing: list[str] = []
-    for name, code, message in _topic_errors(response):
-        if code == 0:
-            created.append(name)
-        elif code == TOPIC_ALREADY_EXISTS:
-            existing.append(name)
-        else:
-            kind = for_code(code)
-            raise IntelshareError(f"topic {name}: {kind.__name__}: {message or kind.message}")
     return TopicsReport(created=tuple(sorted(created)), existing=tuple(sorted(existing)))
+
+
+async def _wait_for_leaders(admin: AIOKafkaAdminClient, names: list[str]) -> None:
+    # A new topic's partitions get leaders a moment after creation; writing before that
+    # only costs retries, but services starting at once would log them as errors.
+    deadline = time.monotonic() + LEADER_WAIT
+    while True:
+        described = await admin.describe_topics(names)
+        ready = all(
+            topic["error_code"] == 0
+            and topic["partitions"]
+            and all(p["error_code"] == 0 and p["leader"] >= 0 for p in topic["partitions"])
+            for topic in described
+        )
+        if ready or time.monotonic() > deadline:
+            return
+        await asyncio.sleep(0.2)
 
 
 def _topic_errors(response: Any) -> Iterable[tuple[str, int, str | None]]:  # noqa: ANN401

@@ -1,10 +1,337 @@
-"""Sub-commands for services (placeholder until the area lands)."""
+"""``intelshare topics``, ``producer``, ``consumer`` and ``demo``: the country services.
+
+Every option can also come from an ``INTELSHARE_*`` variable (compose sets
+``INTELSHARE_BOOTSTRAP``). The services run until SIGTERM or SIGINT, then finish the message
+in hand, commit, flush and exit 0; an unreachable broker is reported in one line and retried
+with backoff until ``--connect-timeout``, then the command exits 2.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import time
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.console import Console
+
+from intelshare.consumer import Consumer
+from intelshare.demo import DemoOptions, LiveView, run_demo, summary_table
+from intelshare.errors import CheckFailed
+from intelshare.generator import AlertGenerator
+from intelshare.lifecycle import install_stop_signals, run_until_signalled
+from intelshare.log import configure_library_logging
+from intelshare.network import load_network
+from intelshare.producer import Publisher
+from intelshare.settings import DEFAULT_BOOTSTRAP, Settings
+from intelshare.sources import from_generator, from_json_lines, pump
+from intelshare.topics import ensure_topics, plan_topics
+
+Bootstrap = Annotated[
+    str,
+    typer.Option(
+        "--bootstrap",
+        "-b",
+        help="Kafka bootstrap servers, host:port.",
+        envvar="INTELSHARE_BOOTSTRAP",
+    ),
+]
+Country = Annotated[
+    str,
+    typer.Option(
+        "--country",
+        "-c",
+        help="The country this service speaks for (ISO 3166-1 alpha-2; Kosovo XK).",
+        envvar="INTELSHARE_COUNTRY",
+        show_default=False,
+    ),
+]
+NetworkFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--network",
+        "-n",
+        help="Network file (YAML); default: the network shipped with intelshare.",
+        envvar="INTELSHARE_NETWORK",
+        show_default=False,
+    ),
+]
+Prefix = Annotated[
+    str,
+    typer.Option(
+        "--prefix", help="Prepended to every topic name.", envvar="INTELSHARE_TOPIC_PREFIX"
+    ),
+]
+LogFormat = Annotated[
+    str,
+    typer.Option(
+        "--log-format",
+        help="json, pretty, or auto (pretty on a terminal, else JSON).",
+        envvar="INTELSHARE_LOG_FORMAT",
+    ),
+]
+LogFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--log-file",
+        help="Append JSON log lines to this file instead of standard output.",
+        envvar="INTELSHARE_LOG_FILE",
+        show_default=False,
+    ),
+]
+ConnectTimeout = Annotated[
+    float,
+    typer.Option(
+        "--connect-timeout",
+        help="Seconds to keep retrying an unreachable broker (0: forever).",
+        envvar="INTELSHARE_CONNECT_TIMEOUT",
+    ),
+]
+
+
+def topics(
+    *,
+    bootstrap: Bootstrap = DEFAULT_BOOTSTRAP,
+    network: NetworkFile = None,
+    prefix: Prefix = "",
+    partitions: Annotated[
+        int,
+        typer.Option("--partitions", help="Partitions per topic.", envvar="INTELSHARE_PARTITIONS"),
+    ] = 3,
+    replication_factor: Annotated[
+        int,
+        typer.Option(
+            "--replication-factor",
+            help="Replicas per topic (at most the number of brokers).",
+            envvar="INTELSHARE_REPLICATION_FACTOR",
+        ),
+    ] = 1,
+    connect_timeout: ConnectTimeout = 60.0,
+) -> None:
+    """Create every topic the network needs (inboxes, receipts, dead letters, state, audit).
+
+    Topics that already exist are left as they are, so this is safe to run on every start.
+    """
+    configure_library_logging()
+    settings = Settings.from_env(
+        bootstrap=bootstrap,
+        network_path=network,
+        topic_prefix=prefix,
+        connect_timeout=connect_timeout,
+        log_format="pretty",
+    )
+    specs = plan_topics(
+        load_network(network),
+        prefix=prefix,
+        partitions=partitions,
+        replication_factor=replication_factor,
+    )
+    report = asyncio.run(ensure_topics(settings, specs))
+    for spec in specs:
+        state = "created" if spec.name in report.created else "exists "
+        config = " ".join(f"{k}={v}" for k, v in spec.config.items())
+        typer.echo(f"{state}  {spec.name}  {config}".rstrip())
+    typer.echo(
+        f"{len(report.created)} created, {len(report.existing)} already there, "
+        f"at {settings.bootstrap}"
+    )
+
+
+def producer(
+    *,
+    country: Country,
+    bootstrap: Bootstrap = DEFAULT_BOOTSTRAP,
+    network: NetworkFile = None,
+    prefix: Prefix = "",
+    source: Annotated[
+        str | None,
+        typer.Option(
+            "--input",
+            "-i",
+            help="JSON-lines file of alerts (Avro JSON, as intelshare decode prints); - for "
+            "stdin. Default: the built-in generator.",
+            envvar="INTELSHARE_INPUT",
+            show_default=False,
+        ),
+    ] = None,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Generator seed.", envvar="INTELSHARE_SEED")
+    ] = 1,
+    rate: Annotated[
+        float,
+        typer.Option(
+            "--rate", help="Alerts per second (0: as fast as possible).", envvar="INTELSHARE_RATE"
+        ),
+    ] = 1.0,
+    count: Annotated[
+        int | None,
+        typer.Option(
+            "--count",
+            help="Stop after this many alerts (default: all input, or run until stopped).",
+            envvar="INTELSHARE_COUNT",
+            show_default=False,
+        ),
+    ] = None,
+    misaddress: Annotated[
+        float,
+        typer.Option(
+            "--misaddress",
+            help="Fraction of generated alerts that also address a partner the policy refuses.",
+            envvar="INTELSHARE_MISADDRESS",
+        ),
+    ] = 0.0,
+    log_format: LogFormat = "auto",
+    log_file: LogFile = None,
+    connect_timeout: ConnectTimeout = 60.0,
+) -> None:
+    """Publish alerts as COUNTRY: checked by the policy, one copy per allowed recipient."""
+    configure_library_logging()
+    settings = Settings.from_env(
+        country=country.upper(),
+        bootstrap=bootstrap,
+        network_path=network,
+        topic_prefix=prefix,
+        log_format=log_format,
+        log_file=log_file,
+        connect_timeout=connect_timeout,
+    )
+    publisher = Publisher(settings)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        remove = install_stop_signals(stop)
+        try:
+            async with publisher:
+                lines = (
+                    from_json_lines(Path(source))
+                    if source is not None
+                    else from_generator(
+                        AlertGenerator(
+                            publisher.network, publisher.country, seed=seed, misaddress=misaddress
+                        )
+                    )
+                )
+                await pump(publisher, lines, rate=rate, count=count, stop=stop)
+        finally:
+            remove()
+
+    asyncio.run(main())
+
+
+def consumer(
+    *,
+    country: Country,
+    bootstrap: Bootstrap = DEFAULT_BOOTSTRAP,
+    network: NetworkFile = None,
+    prefix: Prefix = "",
+    group_id: Annotated[
+        str | None,
+        typer.Option(
+            "--group-id",
+            help="Consumer group (default: <prefix>intelshare-consumer-<CC>).",
+            envvar="INTELSHARE_GROUP_ID",
+            show_default=False,
+        ),
+    ] = None,
+    log_format: LogFormat = "auto",
+    log_file: LogFile = None,
+    connect_timeout: ConnectTimeout = 60.0,
+) -> None:
+    """Receive COUNTRY's alerts and receipts: check, log, answer; until SIGTERM/SIGINT."""
+    configure_library_logging()
+    settings = Settings.from_env(
+        country=country.upper(),
+        bootstrap=bootstrap,
+        network_path=network,
+        topic_prefix=prefix,
+        group_id=group_id,
+        log_format=log_format,
+        log_file=log_file,
+        connect_timeout=connect_timeout,
+    )
+    asyncio.run(run_until_signalled(Consumer(settings)))
+
+
+def demo(
+    *,
+    bootstrap: Bootstrap = DEFAULT_BOOTSTRAP,
+    duration: Annotated[
+        float, typer.Option("--duration", "-d", help="Seconds to send alerts for.")
+    ] = 60.0,
+    log_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--log-dir",
+            help="Write each service's JSON log to its own file here (consumer-RS.log, ...).",
+            show_default=False,
+        ),
+    ] = None,
+    rate: Annotated[
+        float, typer.Option("--rate", help="Alerts per second from each country.")
+    ] = 0.25,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the generators.")] = 1,
+    misaddress: Annotated[
+        float,
+        typer.Option(
+            "--misaddress", help="Fraction of alerts also addressed where policy refuses."
+        ),
+    ] = 0.05,
+    network: NetworkFile = None,
+    prefix: Prefix = "",
+    create_topics: Annotated[
+        bool,
+        typer.Option("--create-topics/--no-create-topics", help="Create the topics first."),
+    ] = True,
+) -> None:
+    """Run a producer and a consumer for every country of the network, with a live view.
+
+    Ends by checking the run: every received alert was addressed under an agreement, every
+    sent alert got a receipt, no dead letters, no alert logged twice (exit 1 otherwise).
+    """
+    configure_library_logging()
+    settings = Settings.from_env(
+        bootstrap=bootstrap, network_path=network, topic_prefix=prefix, log_format="json"
+    )
+    net = load_network(network)
+    console = Console(highlight=False, soft_wrap=True)
+    options = DemoOptions(
+        duration=duration, rate=rate, seed=seed, misaddress=misaddress, log_dir=log_dir
+    )
+
+    async def main() -> None:
+        if create_topics:
+            await ensure_topics(settings, plan_topics(net, prefix=prefix))
+        stop = asyncio.Event()
+        remove = install_stop_signals(stop)
+        view = LiveView(console, time.monotonic())
+        console.print(
+            f"[bold]intelshare demo[/]: {len(net.codes)} countries at {settings.bootstrap}, "
+            f"{rate:g} alerts/s each for {duration:g} s (Ctrl-C ends early)"
+        )
+        try:
+            report = await run_demo(settings, net, options, stop=stop, listeners=(view,))
+        finally:
+            remove()
+        view.status()
+        console.print(summary_table(report))
+        if log_dir is not None:
+            console.print(f"logs: {log_dir}/consumer-<CC>.log, {log_dir}/producer-<CC>.log")
+        for problem in report.problems[:20]:
+            console.print(f"[red]✗[/] {problem}")
+        if not report.ok:
+            raise CheckFailed(f"demo check failed: {len(report.problems)} problems")
+        console.print(
+            "[green]✓[/] every received alert was addressed under an agreement; every sent "
+            "alert got a receipt; no dead letters; no alert logged twice"
+        )
+
+    asyncio.run(main())
 
 
 def register(app: typer.Typer) -> None:
-    """Add this area's sub-commands to the intelshare command."""
-    del app
+    """Add ``topics``, ``producer``, ``consumer`` and ``demo`` to the intelshare command."""
+    app.command("topics")(topics)
+    app.command("producer")(producer)
+    app.command("consumer")(consumer)
+    app.command("demo")(demo)

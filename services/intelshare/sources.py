@@ -1,0 +1,135 @@
+"""Where a producer's alerts come from, and feeding them to a Publisher at a steady rate.
+
+Sources are the seeded generator (:mod:`intelshare.generator`) or JSON lines: one Alert per
+line in the Avro JSON encoding (what ``intelshare decode`` prints), from a file or standard
+input. A line that is not a valid alert is logged as refused (rule ``invalid-record``, with
+its line number) and skipped; the producer carries on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import time
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Any
+
+from intelshare import codec, events
+from intelshare.errors import EncodeError, IntelshareError
+from intelshare.producer import INVALID_RECORD
+from intelshare.schemas import default_registry
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable, Iterable
+    from pathlib import Path
+
+    from intelshare.log import EventLog
+    from intelshare.producer import Publisher
+    from intelshare.results import PublishResult
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Line:
+    """One alert read from a source, or why it could not be read."""
+
+    number: int
+    """1-based position in the source."""
+    record: dict[str, Any] | None
+    """The Alert record, or None when the line is not a valid alert."""
+    error: str | None = None
+    """Why the line is not an alert."""
+
+
+async def from_generator(alerts: Iterable[dict[str, Any]]) -> AsyncIterator[Line]:
+    """Records from any iterable (the generator), numbered."""
+    for number, record in enumerate(alerts, start=1):
+        yield Line(number=number, record=record)
+
+
+def parse_line(text: str, number: int) -> Line:
+    """One JSON line as an Alert record (Avro JSON encoding of any Alert version)."""
+    errors: list[str] = []
+    registry = default_registry()
+    for schema in reversed(registry.versions("Alert")):  # newest first
+        try:
+            return Line(number=number, record=codec.from_json(schema, text))
+        except EncodeError as error:
+            errors.append(str(error))
+    return Line(number=number, record=None, error=f"line {number}: {errors[0]}")
+
+
+async def from_json_lines(path: Path | None) -> AsyncIterator[Line]:
+    """Alerts from a JSON-lines file, or standard input when ``path`` is None or ``-``.
+
+    Raises:
+        IntelshareError: the file cannot be opened.
+    """
+    stream: IO[str]
+    if path is None or str(path) == "-":
+        stream = sys.stdin
+    else:
+        try:
+            stream = path.open(encoding="utf-8")
+        except OSError as error:
+            raise IntelshareError(f"{path}: cannot read: {error}") from error
+    loop = asyncio.get_running_loop()
+    try:
+        number = 0
+        while True:
+            # Reading may block (a pipe); a worker thread keeps the event loop free.
+            text = await loop.run_in_executor(None, stream.readline)
+            if not text:
+                return
+            number += 1
+            if text.strip():
+                yield parse_line(text, number)
+    finally:
+        if stream is not sys.stdin:
+            stream.close()
+
+
+async def pump(
+    publisher: Publisher,
+    lines: AsyncIterator[Line],
+    *,
+    rate: float,
+    count: int | None,
+    stop: asyncio.Event,
+    on_result: Callable[[PublishResult], None] | None = None,
+) -> int:
+    """Publish from ``lines`` at ``rate`` per second (0: as fast as acknowledged).
+
+    Stops after ``count`` alerts, at the end of the source, or when ``stop`` is set (the
+    alert in hand is finished first). Returns how many alerts were published.
+    """
+    published = 0
+    interval = 1.0 / rate if rate > 0 else 0.0
+    next_at = time.monotonic()
+    async for line in lines:
+        if stop.is_set() or (count is not None and published >= count):
+            break
+        if line.record is None:
+            _refuse(publisher.log, line)
+            continue
+        try:
+            result = await publisher.publish(line.record)
+        except EncodeError:
+            continue  # logged as refused by the publisher
+        published += 1
+        if on_result is not None:
+            on_result(result)
+        if interval:
+            next_at += interval
+            delay = next_at - time.monotonic()
+            if delay > 0:
+                # Waiting on the stop event makes a signal end the pause at once.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), delay)
+            else:
+                next_at = time.monotonic()  # behind schedule: do not burst to catch up
+    return published
+
+
+def _refuse(log: EventLog, line: Line) -> None:
+    log.info(events.ALERT_REFUSED, rule=INVALID_RECORD, reason=line.error, line=line.number)
