@@ -1,0 +1,376 @@
+"""YAML for scenario files: nodes with line and column, read one step at a time.
+
+PyYAML's ``compose()`` builds the whole node tree; a 100,000-alert scenario would then sit in
+memory several times over. Here the parser's events (libyaml when present) are composed into
+nodes one top-level value at a time, and the ``steps`` list one step at a time, so reading a
+file of any length holds only the step in hand. Every node keeps its marks, so each problem
+is reported as ``file:line:column``. Readers collect problems instead of stopping at the first.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final, Literal, TextIO
+
+import yaml
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
+    from pathlib import Path
+
+STR: Final = "tag:yaml.org,2002:str"
+INT: Final = "tag:yaml.org,2002:int"
+FLOAT: Final = "tag:yaml.org,2002:float"
+BOOL: Final = "tag:yaml.org,2002:bool"
+NULL: Final = "tag:yaml.org,2002:null"
+TIMESTAMP: Final = "tag:yaml.org,2002:timestamp"
+
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Where:
+    """A position in a scenario file, 1-based as editors show it."""
+
+    file: str
+    """The file as named on the command line."""
+    line: int
+    """Line number, from 1."""
+    column: int
+    """Column number, from 1."""
+
+    def __str__(self) -> str:
+        """``file:line:column``, the form editors and terminals link to."""
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Problem:
+    """One thing wrong (or worth a warning) in a scenario file."""
+
+    where: Where
+    """Where in the file."""
+    message: str
+    """What is wrong, in one line."""
+    severity: Literal["error", "warning"] = "error"
+    """Errors stop a replay; warnings are printed and the replay goes on."""
+
+    def __str__(self) -> str:
+        """``file:line:column: error: message``, the compiler convention."""
+        return f"{self.where}: {self.severity}: {self.message}"
+
+
+Position = Any
+"""A node, an event, a mark (PyYAML's or libyaml's) or a :class:`Where`."""
+
+
+class FatalSyntax(Exception):
+    """The YAML itself is broken; nothing after this point can be read."""
+
+
+@dataclass(kw_only=True, slots=True)
+class Reader:
+    """Reads nodes of one file and collects problems with their positions."""
+
+    source: str
+    """The file name used in every position."""
+    problems: list[Problem] = field(default_factory=list)
+    """Every problem found so far, in file order per pass."""
+
+    def where(self, node: Position) -> Where:
+        """The position of a node, event or mark (libyaml's marks have their own type)."""
+        if isinstance(node, Where):
+            return node
+        mark: Any = getattr(node, "start_mark", node)
+        return Where(file=self.source, line=int(mark.line) + 1, column=int(mark.column) + 1)
+
+    def error(self, node: Position, message: str) -> None:
+        """Record an error at ``node``."""
+        self.problems.append(Problem(where=self.where(node), message=message))
+
+    def warn(self, node: Position, message: str) -> None:
+        """Record a warning at ``node``."""
+        self.problems.append(Problem(where=self.where(node), message=message, severity="warning"))
+
+    @property
+    def failed(self) -> bool:
+        """Whether any error (not warning) was recorded."""
+        return any(p.severity == "error" for p in self.problems)
+
+    # --- shapes -----------------------------------------------------------------------------
+
+    def mapping(
+        self, node: yaml.Node, what: str, *, allowed: Iterable[str], required: Iterable[str] = ()
+    ) -> dict[str, yaml.Node] | None:
+        """A mapping's values by key; unknown, duplicate and missing keys are problems."""
+        if not isinstance(node, yaml.MappingNode):
+            self.error(node, f"{what} must be a mapping")
+            return None
+        merged = _flatten(node)
+        allowed = tuple(allowed)
+        found: dict[str, yaml.Node] = {}
+        own: set[str] = set()
+        for index, (key_node, value_node) in enumerate(node.value):
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != STR:
+                self.error(key_node, f"a key in {what} must be a name")
+                continue
+            key = str(key_node.value)
+            if index >= merged:
+                if key in own:
+                    self.error(key_node, f"{what} has {key!r} twice")
+                    continue
+                own.add(key)
+            if key in found:
+                # Merged pairs come first: an own key overrides a template's, as in YAML.
+                found[key] = value_node
+            elif key not in allowed:
+                self.error(key_node, f"{what} has unknown field {key!r}{suggest(key, allowed)}")
+            else:
+                found[key] = value_node
+        for key in required:
+            if key not in found:
+                self.error(node, f"{what} is missing {key!r}")
+        return found
+
+    def sequence(self, node: yaml.Node, what: str) -> list[yaml.Node]:
+        """A list's items; a single scalar counts as a list of one (``to: GB``)."""
+        if isinstance(node, yaml.SequenceNode):
+            return list(node.value)
+        if isinstance(node, yaml.ScalarNode) and node.tag != NULL:
+            return [node]
+        self.error(node, f"{what} must be a list")
+        return []
+
+    def string(self, node: yaml.Node, what: str) -> str | None:
+        """A non-empty string (numbers and dates as written are accepted as text)."""
+        if not isinstance(node, yaml.ScalarNode) or node.tag in (NULL, BOOL):
+            self.error(node, f"{what} must be text")
+            return None
+        text = str(node.value)
+        if not text.strip():
+            self.error(node, f"{what} must not be empty")
+            return None
+        return text
+
+    def integer(self, node: yaml.Node, what: str) -> int | None:
+        """A whole number."""
+        if not isinstance(node, yaml.ScalarNode) or node.tag != INT:
+            self.error(node, f"{what} must be a whole number")
+            return None
+        return int(str(node.value).replace("_", ""), 0)
+
+    def number(self, node: yaml.Node, what: str) -> float | None:
+        """A number, whole or not."""
+        if not isinstance(node, yaml.ScalarNode) or node.tag not in (INT, FLOAT):
+            self.error(node, f"{what} must be a number")
+            return None
+        return float(str(node.value).replace("_", ""))
+
+    def boolean(self, node: yaml.Node, what: str) -> bool | None:
+        """``true`` or ``false``."""
+        if not isinstance(node, yaml.ScalarNode) or node.tag != BOOL:
+            self.error(node, f"{what} must be true or false")
+            return None
+        return str(node.value).lower() in ("true", "yes", "on")
+
+    def symbol(self, node: yaml.Node, what: str, symbols: Iterable[str]) -> str | None:
+        """One symbol of an enum, by name."""
+        text = self.string(node, what)
+        if text is None:
+            return None
+        symbols = tuple(symbols)
+        if text not in symbols:
+            self.error(node, f"{what} {text!r} is not one of {', '.join(symbols)}")
+            return None
+        return text
+
+
+def suggest(word: str, choices: Iterable[str]) -> str:
+    """``; did you mean 'x'?`` when a close match exists, else the allowed choices."""
+    choices = sorted(choices)
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean {close[0]!r}?"
+    return f"; expected one of {', '.join(choices)}"
+
+
+def _flatten(node: yaml.MappingNode) -> int:
+    """Resolve merge keys (``<<: *template``) in place; how many pairs came from templates."""
+    if not any(k.tag == "tag:yaml.org,2002:merge" for k, _ in node.value):
+        return 0
+    own = sum(1 for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge")
+    # The constructor owns the merge rules (lists of templates, nested merges).
+    yaml.constructor.SafeConstructor().flatten_mapping(node)
+    return len(node.value) - own
+
+
+# --- streaming composition -------------------------------------------------------------------
+
+
+class _Composer:
+    """Composes nodes from parser events, keeping anchors for later aliases.
+
+    Events and marks are typed ``Any``: libyaml's marks are not PyYAML's ``Mark`` class.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self.loader = _Loader(stream)
+        self.anchors: dict[str, yaml.Node] = {}
+
+    def event(self) -> Any:  # noqa: ANN401 - see the class docstring
+        return self.loader.get_event()
+
+    def peek(self) -> Any:  # noqa: ANN401 - see the class docstring
+        return self.loader.peek_event()
+
+    def node(self) -> yaml.Node:
+        event = self.event()
+        start: Any = event.start_mark
+        if isinstance(event, yaml.AliasEvent):
+            if event.anchor not in self.anchors:
+                raise yaml.composer.ComposerError(
+                    None, None, f"unknown alias *{event.anchor}", start
+                )
+            return self.anchors[event.anchor]
+        node: yaml.Node
+        if isinstance(event, yaml.ScalarEvent):
+            tag = event.tag
+            if tag is None or tag == "!":
+                tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+            node = yaml.ScalarNode(tag, event.value, start, start, event.style)
+        elif isinstance(event, yaml.SequenceStartEvent):
+            tag = event.tag or self.loader.resolve(yaml.SequenceNode, None, event.implicit)
+            node = yaml.SequenceNode(tag, [], start, None)
+            while not isinstance(self.peek(), yaml.SequenceEndEvent):
+                node.value.append(self.node())
+            node.end_mark = self.event().end_mark
+        elif isinstance(event, yaml.MappingStartEvent):
+            tag = event.tag or self.loader.resolve(yaml.MappingNode, None, event.implicit)
+            node = yaml.MappingNode(tag, [], start, None)
+            while not isinstance(self.peek(), yaml.MappingEndEvent):
+                key = self.node()
+                node.value.append((key, self.node()))
+            node.end_mark = self.event().end_mark
+        else:  # pragma: no cover - the parser only yields these inside a document
+            raise yaml.composer.ComposerError(None, None, "unexpected YAML", start)
+        if getattr(event, "anchor", None):
+            self.anchors[event.anchor] = node
+        return node
+
+    def skip(self) -> None:
+        """Consume one node's events without building it."""
+        depth = 0
+        while True:
+            event = self.event()
+            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                depth += 1
+            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                depth -= 1
+            if depth == 0:
+                return
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TopLevel:
+    """The top-level keys of a scenario file, with ``steps`` left unread."""
+
+    root: yaml.Node
+    """The top-level mapping (its pairs hold every key except the steps list)."""
+    keys: dict[str, tuple[yaml.Node, yaml.Node | None]]
+    """Key node and value node by key; the ``steps`` value is None (read with iter_steps)."""
+
+
+def _open(path: Path, reader: Reader) -> TextIO | None:
+    try:
+        return path.open(encoding="utf-8")
+    except OSError as error:
+        reader.problems.append(
+            Problem(where=Where(file=reader.source, line=1, column=1), message=str(error))
+        )
+        return None
+
+
+def _syntax(reader: Reader, error: yaml.YAMLError) -> FatalSyntax:
+    if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
+        # libyaml reports its position on the character after the problem; close enough.
+        reader.error(error.problem_mark, f"not valid YAML: {error.problem}")
+    else:
+        reader.error(Where(file=reader.source, line=1, column=1), f"not valid YAML: {error}")
+    return FatalSyntax(str(error))
+
+
+def _walk(
+    path: Path, reader: Reader, on_steps: Callable[[_Composer], Iterator[yaml.Node]] | None
+) -> Iterator[TopLevel | yaml.Node]:
+    """Compose the top level; the steps list goes to ``on_steps`` (or is skipped)."""
+    stream = _open(path, reader)
+    if stream is None:
+        raise FatalSyntax(str(path))
+    with stream:
+        composer = _Composer(stream)
+        try:
+            composer.event()  # stream start
+            if isinstance(composer.peek(), yaml.StreamEndEvent):
+                reader.error(Where(file=reader.source, line=1, column=1), "empty scenario file")
+                raise FatalSyntax("empty")
+            composer.event()  # document start
+            start = composer.peek()
+            if not isinstance(start, yaml.MappingStartEvent):
+                node = composer.node()
+                reader.error(node, "a scenario file must be a mapping (name, steps, expect, ...)")
+                raise FatalSyntax("not a mapping")
+            composer.event()
+            mark: Any = start.start_mark
+            root = yaml.MappingNode("tag:yaml.org,2002:map", [], mark, None)
+            keys: dict[str, tuple[yaml.Node, yaml.Node | None]] = {}
+            while not isinstance(composer.peek(), yaml.MappingEndEvent):
+                key = composer.node()
+                name = str(key.value) if isinstance(key, yaml.ScalarNode) else ""
+                if name == "steps" and "steps" not in keys:
+                    keys["steps"] = (key, None)
+                    if on_steps is None:
+                        composer.skip()
+                    else:
+                        yield from on_steps(composer)
+                    continue
+                value = composer.node()
+                root.value.append((key, value))
+                keys.setdefault(name, (key, value))
+            yield TopLevel(root=root, keys=keys)
+        except yaml.YAMLError as error:
+            raise _syntax(reader, error) from error
+
+
+def read_top_level(path: Path, reader: Reader) -> TopLevel:
+    """Every top-level key and value except the steps, which are skipped unread.
+
+    Raises:
+        FatalSyntax: the file cannot be read or is not valid YAML (recorded in ``reader``).
+    """
+    for item in _walk(path, reader, None):
+        if isinstance(item, TopLevel):
+            return item
+    raise FatalSyntax("no top level")  # pragma: no cover - _walk always yields it
+
+
+def iter_step_nodes(path: Path, reader: Reader) -> Iterator[yaml.Node]:
+    """The nodes of the ``steps`` list, one at a time, in file order.
+
+    Raises:
+        FatalSyntax: the file is not valid YAML (recorded in ``reader``).
+    """
+
+    def steps(composer: _Composer) -> Iterator[yaml.Node]:
+        event = composer.peek()
+        if not isinstance(event, yaml.SequenceStartEvent):
+            reader.error(composer.node(), "steps must be a list")
+            return
+        composer.event()
+        while not isinstance(composer.peek(), yaml.SequenceEndEvent):
+            yield composer.node()
+        composer.event()
+
+    for item in _walk(path, reader, steps):
+        if isinstance(item, yaml.Node):
+            yield item
