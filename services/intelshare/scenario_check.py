@@ -22,7 +22,6 @@ from intelshare.policy import Decision, check_send, check_send_all
 from intelshare.scenario_model import (
     AlertStep,
     AnyStep,
-    ConsentGrantStep,
     ConsentRequestStep,
     Outline,
     PauseStep,
@@ -70,8 +69,8 @@ class Checker:
         self.cursor = timedelta(0)
         self._cursor_where: Where | None = None
         self._alerts: dict[str, _Known] = {}
-        self._consents: set[tuple[str, str]] = set()
         self._referenced: set[str] = set()
+        self._countries: set[str] = set()
         self._steps = 0
         self._messages = 0
 
@@ -104,32 +103,22 @@ class Checker:
 
     def _consent(
         self,
-        step: ConsentRequestStep | ConsentGrantStep | ShareOnwardStep,
+        step: ConsentRequestStep | ShareOnwardStep,
         node: yaml.Node,
         known: _Known,
     ) -> None:
-        if isinstance(step, ConsentGrantStep):
-            if (step.name, step.to) not in self._consents:
-                self.reader.error(
-                    value_node(node, "to"),
-                    f"no consent request from {step.to} for {step.name} comes before this grant",
-                )
-            return
         self._answer(step.by, value_node(node, "by"), step.name, known)
         onward = step.onward_to if isinstance(step, ConsentRequestStep) else step.to
+        self._countries.update(onward)
         where = value_node(node, "onward_to" if isinstance(step, ConsentRequestStep) else "to")
         for country in onward:
             if country in (known.header.originator, step.by):
                 self.reader.error(where, f"{country} already has {step.name}")
         if isinstance(step, ConsentRequestStep):
-            self._consents.add((step.name, step.by))
             return
-        consent = step.consent and (step.name, step.by) in self._consents
         when = self.scenario.start + step.at
         decisions = [
-            check_send(
-                self.scenario.network, known.header, c, when, sender=step.by, consent=consent
-            )
+            check_send(self.scenario.network, known.header, c, when, sender=step.by)
             for c in onward
             if c not in (known.header.originator, step.by)
         ]
@@ -233,6 +222,7 @@ class Checker:
         ``already``: for an update, who got the previous revision; recipients refused then
         as well are not reported again.
         """
+        self._countries.update((header.originator, *header.recipients))
         decisions = list(check_send_all(self.scenario.network, header, when))
         # For an update, a recipient refused the previous revision too is no news.
         news = [d for d in decisions if already is None or d.allowed or d.recipient in already]
@@ -293,6 +283,7 @@ class Checker:
             messages=self._messages,
             duration=self.cursor,
             referenced=frozenset(self._referenced),
+            countries=frozenset(self._countries),
         )
         return outline, ids
 
@@ -302,7 +293,6 @@ _KEY = {
     RevocationStep: "revoke",
     ReceiptStep: "receipt",
     ConsentRequestStep: "consent_request",
-    ConsentGrantStep: "consent_grant",
     ShareOnwardStep: "share_onward",
 }
 

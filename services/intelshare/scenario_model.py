@@ -142,7 +142,11 @@ class ReceiptStep(Step):
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ConsentRequestStep(Step):
-    """A recipient asks the originator for consent to share an alert onward."""
+    """A recipient asks the originator for consent to share an alert onward.
+
+    The originator's service decides by policy and answers with a grant; the requester's
+    service then shares the alert onward under it. Both follow by themselves.
+    """
 
     name: str
     """Local name of the alert."""
@@ -155,24 +159,8 @@ class ConsentRequestStep(Step):
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class ConsentGrantStep(Step):
-    """The originator answers a consent request (granted or not)."""
-
-    name: str
-    """Local name of the alert."""
-    to: str
-    """The requester being answered."""
-    granted: bool = True
-    """Whether consent is given."""
-    conditions: str | None = None
-    """Conditions attached to the consent."""
-    valid_until: TimeValue | None = None
-    """Until when the consent holds."""
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
 class ShareOnwardStep(Step):
-    """A recipient shares an alert onward to countries it was not addressed to."""
+    """A recipient shares an alert onward without asking (where the handling allows it)."""
 
     name: str
     """Local name of the alert."""
@@ -180,8 +168,6 @@ class ShareOnwardStep(Step):
     """The recipient sharing it."""
     to: tuple[str, ...]
     """The onward countries."""
-    consent: bool = True
-    """Whether to share under the consent the sharer asked for earlier (if it asked)."""
     expect_refused: bool = False
     """The scenario means some onward copies to be refused."""
 
@@ -200,7 +186,6 @@ AnyStep = (
     | RevocationStep
     | ReceiptStep
     | ConsentRequestStep
-    | ConsentGrantStep
     | ShareOnwardStep
     | PauseStep
 )
@@ -243,3 +228,5 @@ class Outline:
     """Offset of the last moment in the timeline (after the last pause)."""
     referenced: frozenset[str]
     """Alert names some later step refers to (their records are kept while streaming)."""
+    countries: frozenset[str]
+    """Every country that sends or is addressed (whose services a replay needs running)."""

@@ -30,7 +30,6 @@ from intelshare.scenario_model import (
     AlertFields,
     AlertStep,
     AnyStep,
-    ConsentGrantStep,
     ConsentRequestStep,
     PauseStep,
     ReceiptStep,
@@ -39,7 +38,7 @@ from intelshare.scenario_model import (
     ShareOnwardStep,
     UpdateStep,
 )
-from intelshare.scenario_yaml import NULL, Reader, TopLevel, Where, suggest
+from intelshare.scenario_yaml import Reader, TopLevel, Where, suggest
 from intelshare.schemas import default_registry
 
 if TYPE_CHECKING:
@@ -66,7 +65,6 @@ STEP_KINDS: Final = (
     "revoke",
     "receipt",
     "consent_request",
-    "consent_grant",
     "share_onward",
     "pause",
 )
@@ -77,15 +75,13 @@ _STEP_KEYS: Final = {
     "revoke": ("at", "revoke"),
     "receipt": ("at", "receipt", "by", "status", "note"),
     "consent_request": ("at", "consent_request", "by", "onward_to", "reason"),
-    "consent_grant": ("at", "consent_grant", "to", "granted", "conditions", "valid_until"),
-    "share_onward": ("at", "share_onward", "by", "to", "consent", "expect"),
+    "share_onward": ("at", "share_onward", "by", "to", "expect"),
     "pause": ("at", "pause"),
 }
 _REQUIRED: Final = {
     "alert": ("from", "to"),
     "receipt": ("by", "status"),
     "consent_request": ("by", "onward_to"),
-    "consent_grant": ("to",),
     "share_onward": ("by", "to"),
 }
 
@@ -337,36 +333,11 @@ def _consent_request(
     )
 
 
-def _consent_grant(
-    reader: Reader, found: dict[str, yaml.Node], network: Network, head: _Head
-) -> AnyStep | None:
-    to = _by(reader, found, network, "to")
-    granted = bool(reader.boolean(found["granted"], "granted")) if "granted" in found else True
-    conditions = reader.string(found["conditions"], "conditions") if "conditions" in found else None
-    valid_until = None
-    node = found.get("valid_until")
-    if node is not None and not (isinstance(node, yaml.ScalarNode) and node.tag == NULL):
-        valid_until = parse_time(reader, node, "valid_until")
-    if to is None:
-        return None
-    return ConsentGrantStep(
-        at=head.at,
-        where=head.where,
-        index=head.index,
-        name=head.name,
-        to=to,
-        granted=granted,
-        conditions=conditions,
-        valid_until=valid_until,
-    )
-
-
 def _share_onward(
     reader: Reader, found: dict[str, yaml.Node], network: Network, head: _Head
 ) -> AnyStep | None:
     by = _by(reader, found, network)
     to = countries(reader, found["to"], "to", network) if "to" in found else ()
-    consent = bool(reader.boolean(found["consent"], "consent")) if "consent" in found else True
     refused = _expect_refused(reader, found.get("expect"))
     if by is None or not to:
         return None
@@ -377,7 +348,6 @@ def _share_onward(
         name=head.name,
         by=by,
         to=to,
-        consent=consent,
         expect_refused=refused,
     )
 
@@ -390,6 +360,5 @@ _PARSERS: Final[
     "revoke": _revoke,
     "receipt": _receipt,
     "consent_request": _consent_request,
-    "consent_grant": _consent_grant,
     "share_onward": _share_onward,
 }

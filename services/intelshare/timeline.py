@@ -17,7 +17,6 @@ from intelshare.alerts import alert_id_for, new_alert, revise, revoke, to_millis
 from intelshare.scenario_model import (
     AlertFields,
     AlertStep,
-    ConsentGrantStep,
     ConsentRequestStep,
     PauseStep,
     ReceiptStep,
@@ -37,14 +36,13 @@ if TYPE_CHECKING:
 _NAMESPACE: Final = uuid.UUID("2b6f0f5e-7f5c-5d43-8a8e-5c3f1e0b9d21")
 _NO_FIELDS: Final = AlertFields()
 
-MessageKind = Literal["alert", "receipt", "consent_request", "consent_grant", "share_onward"]
+MessageKind = Literal["alert", "receipt", "consent_request", "share_onward"]
 """What a timeline message is; it says which schema and topic it goes to."""
 
 SCHEMA_OF: Final[dict[str, str]] = {
     "alert": "Alert",
     "receipt": "Receipt",
     "consent_request": "ConsentRequest",
-    "consent_grant": "ConsentGrant",
     "share_onward": "Alert",
 }
 """The schema name of each message kind."""
@@ -69,7 +67,7 @@ class Message:
     alert: Mapping[str, Any] | None = None
     """The alert's latest revision, for consent and onward sharing (the sender holds it)."""
     consent_id: str | None = None
-    """The consent a request asks for, a grant answers, or onward sharing relies on."""
+    """The consent a request asks for."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -204,7 +202,6 @@ class TimelineBuilder:
         self._keep = None if keep is None else frozenset(keep)
         self._records: dict[str, dict[str, Any]] = {}
         self._ids: dict[str, str] = {}
-        self._consents: dict[tuple[str, str], Mapping[str, Any]] = {}
 
     def _remember(self, name: str, record: dict[str, Any]) -> None:
         if self._keep is None or name in self._keep:
@@ -268,7 +265,6 @@ class TimelineBuilder:
                 "reason": step.reason,
                 "requested_at": when,
             }
-            self._consents[step.name, step.by] = request
             return Message(
                 kind="consent_request",
                 sender=step.by,
@@ -277,39 +273,10 @@ class TimelineBuilder:
                 consent_id=request["consent_id"],
                 **common,
             )
-        if isinstance(step, ShareOnwardStep):
-            asked = self._consents.get((step.name, step.by)) if step.consent else None
-            consent_id = asked["consent_id"] if asked is not None else None
-            hops = list(alert.get("hop_path") or [originator])
-            shared = {**alert, "hop_path": [*hops, step.by]}
-            return Message(
-                kind="share_onward",
-                sender=step.by,
-                to=step.to,
-                record=shared,
-                consent_id=consent_id,
-                **common,
-            )
-        assert isinstance(step, ConsentGrantStep)
-        asked = self._consents[step.name, step.to]
-        grant = {
-            "consent_id": asked["consent_id"],
-            **about,
-            "requester": step.to,
-            "onward_to": list(asked["onward_to"]),
-            "granted": step.granted,
-            "conditions": step.conditions,
-            "decided_at": when,
-            "valid_until": to_millis(step.valid_until.resolve(when)) if step.valid_until else None,
-        }
-        return Message(
-            kind="consent_grant",
-            sender=originator,
-            to=(step.to,),
-            record=grant,
-            consent_id=grant["consent_id"],
-            **common,
-        )
+        assert isinstance(step, ShareOnwardStep)
+        hops = list(alert.get("hop_path") or [originator])
+        shared = {**alert, "hop_path": [*hops, step.by]}
+        return Message(kind="share_onward", sender=step.by, to=step.to, record=shared, **common)
 
     def entries(self, steps: Iterable[AnyStep]) -> Iterator[Entry]:
         """Entries for a stream of steps, lazily."""

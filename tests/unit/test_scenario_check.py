@@ -250,11 +250,21 @@ def test_every_problem_is_reported_not_just_the_first(tmp_path: Path) -> None:
             id="update-after-revocation",
         ),
         pytest.param(
-            "  - alert: a\n    from: GB\n    to: RS\n  - consent_grant: a\n    to: RS\n",
+            "  - alert: a\n    from: GB\n    to: RS\n    category: DISCREET_CHECK\n"
+            "  - share_onward: a\n    by: RS\n    to: HU\n",
+            11,
             9,
+            "RS -> HU is refused (category-not-covered)",
+            id="onward-not-covered",
+        ),
+        pytest.param(
+            "  - alert: a\n    from: GB\n    to: RS\n    category: MODUS_OPERANDI\n"
+            "    tlp: TLP_GREEN\n    eu_handling: [H2]\n"
+            "  - share_onward: a\n    by: RS\n    to: HU\n",
+            13,
             9,
-            "no consent request from RS",
-            id="grant-without-request",
+            "RS -> HU is refused (onward-needs-consent)",
+            id="onward-needs-consent",
         ),
         pytest.param(
             "  - alert: a\n    from: GB\n    to: RS\n    agency: GB-XYZ\n",
