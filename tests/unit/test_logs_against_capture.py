@@ -172,3 +172,16 @@ def test_trace_of_every_alert_lists_its_lines_in_time_order(capture):
         ]
         expected = [(name, line) for *_, name, line in sorted(mine)]
         assert [(s["source"], s["line"]) for s in found["steps"]] == expected, alert
+
+
+def test_demo_capture_totals_match_the_demos_own_summary():
+    """On the captured demo, stats agree with the summary the demo printed when it ended."""
+    files = [str(path) for path in CAPTURES["demo"]]
+    figures = json.loads(run("stats", "-q", "-f", "json", *files))
+    sent_copies = sum(figures["sent"].values()) + sum(figures["revocations_sent"].values())
+    assert sent_copies == 109
+    assert sum(figures["received"].values()) == 108
+    assert sum(figures["revoked"].values()) == 1
+    assert figures["events"]["receipt.received"] == 109
+    assert figures["refusals_by_rule"] == {"no-agreement": {"refused": 1, "rejected": 0}}
+    assert figures["dead_letters"] == {}
