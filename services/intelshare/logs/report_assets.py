@@ -23,7 +23,9 @@ main { padding:20px 32px 8px; max-width:1500px; margin:0 auto; }
 .card.bad b { color:var(--red); } .card.warn b { color:#ad5700; }
 .grid2 { display:grid; grid-template-columns:minmax(0,1.05fr) minmax(0,1fr); gap:18px;
   margin-bottom:18px; }
-@media (max-width:1100px) { .grid2 { grid-template-columns:1fr; } }
+.grid2.top { grid-template-columns:minmax(0,1fr) minmax(0,1.12fr); }
+.grid2.traces { grid-template-columns:minmax(0,1.08fr) minmax(0,1fr); }
+@media (max-width:1100px) { .grid2, .grid2.top, .grid2.traces { grid-template-columns:1fr; } }
 .panel { background:var(--panel); border:1px solid var(--line); border-radius:12px;
   padding:16px 18px; margin-bottom:18px; min-width:0; }
 .grid2 > .panel { margin-bottom:0; }
@@ -36,7 +38,11 @@ th { font-size:12px; color:var(--muted); font-weight:600; background:#fafafb; }
 td.n, th.n { text-align:right; }
 td.zero { color:#b9bbc6; }
 td.diff { background:#fff7c2; }
-.scroll { max-height:460px; overflow:auto; }
+.scroll { max-height:760px; overflow:auto; }
+.wide { overflow-x:auto; }
+table.matrix th, table.matrix td { white-space:nowrap; padding:4px 4px; font-size:12px; }
+table.matrix th[scope=row] { font-weight:600; color:var(--ink); }
+table.matrix th[scope=row] small { color:var(--muted); font-weight:400; margin-left:4px; }
 svg.flow { width:100%; height:auto; max-height:620px; display:block; }
 svg.flow .node circle { fill:#11181c; stroke:#fff; stroke-width:2; }
 svg.flow .node text.code { fill:#fff; font-weight:700; font-size:13px; text-anchor:middle; }
@@ -67,6 +73,8 @@ svg.latency .median { fill:none; stroke:#11181c; stroke-width:2; stroke-dasharra
 .tlp-RED { background:#ffdbdc; color:#9c1a20; } .tlp-AMBER { background:#ffeab5; color:#7a4a00; }
 .tlp-AMBER_STRICT { background:#ffd8c2; color:#8a3100; }
 .tlp-GREEN { background:#d3f5df; color:#1b6b43; } .tlp-CLEAR { background:#eef0f4; color:#444; }
+table.alerts td:first-child { white-space:nowrap; }
+table.alerts td, table.alerts th { padding:5px 6px; }
 tr.alert { cursor:pointer; } tr.alert:hover { background:#f0f4ff; }
 tr.alert.selected { background:#e1e9ff; box-shadow:inset 3px 0 var(--accent); }
 #trace-title { font-size:15px; margin:0 0 10px; }

@@ -97,12 +97,12 @@ def _matrix(stats: LogStats) -> str:
                 f'title="sent {sent}, received {got}">{sent} / {got}</td>'
             )
         rows.append(
-            f'<tr><th scope="row">{escape(source)} {escape(country_name(source))}</th>'
-            f"{''.join(cells)}</tr>"
+            f'<tr><th scope="row">{escape(source)}<small>{escape(country_name(source))}</small>'
+            f"</th>{''.join(cells)}</tr>"
         )
     return (
-        '<table class="matrix"><tr><th>from \\ to</th>'
-        f"{head}</tr>{''.join(rows)}</table>"
+        '<div class="wide"><table class="matrix"><tr><th>from \\ to</th>'
+        f"{head}</tr>{''.join(rows)}</table></div>"
         '<p class="muted">sent / received per route (revocations not counted); '
         "a highlighted cell differs: rejected on arrival, shared onward, or not logged.</p>"
     )
@@ -177,12 +177,12 @@ def _tlp_chip(tlp: str) -> str:
 
 def _alerts(data: ReportData) -> str:
     rows = "".join(
-        f'<tr class="alert" data-alert="{escape(a.alert_id)}"><td><b>{escape(a.alert_id)}</b>'
+        f'<tr class="alert" data-alert="{escape(a.alert_id)}" '
+        f'title="first seen {_time(a.first)} UTC"><td><b>{escape(a.alert_id)}</b>'
         f'<br><span class="muted">{escape(a.case_id)}</span></td><td>{_cc(a.originator)}</td>'
         f"<td>{escape(a.category.replace('_', ' ').lower())}</td><td>{_tlp_chip(a.tlp)}</td>"
         f'<td class="n">{a.recipients}</td>{_num(a.received)}{_num(a.refused)}'
-        f"<td>{'revoked' if a.revoked else ''}</td>"
-        f'<td class="muted">{_time(a.first, date=False)}</td></tr>'
+        f"<td>{'revoked' if a.revoked else ''}</td></tr>"
         for a in data.alerts
     )
     cut = (
@@ -194,7 +194,7 @@ def _alerts(data: ReportData) -> str:
     return (
         '<div class="scroll"><table class="alerts"><tr><th>alert / case</th><th>from</th>'
         '<th>category</th><th>TLP</th><th class="n">to</th><th class="n">in use</th>'
-        f'<th class="n">refused</th><th></th><th>first seen</th></tr>{rows}</table></div>{cut}'
+        f'<th class="n">refused</th><th></th></tr>{rows}</table></div>{cut}'
     )
 
 
@@ -284,7 +284,7 @@ def render_html(data: ReportData, *, read_note: str = "", title: str = TITLE) ->
 {(" · " + escape(read_note)) if read_note else ""}</p></header>
 <main>
 <section class="cards">{_cards(stats)}</section>
-<section class="grid2">
+<section class="grid2 top">
 <div class="panel" id="flow"><h2>Who shares with whom<small>width: copies sent; bands: their
 TLP; hover for details</small></h2>{flow_svg(stats)}{_flow_legend()}</div>
 <div class="panel" id="routes"><h2>Sent / received by route</h2>{_matrix(stats)}
@@ -295,8 +295,9 @@ end to end</small></h2>{latency_svg(data.points)}
 <h2 style="margin-top:14px">Latency per route</h2>{_latency_table(stats)}</section>
 <section class="panel" id="refusals"><h2>Refusals<small>by policy rule</small></h2>
 {_refusals(stats)}</section>
-<section class="grid2">
-<div class="panel" id="alerts"><h2>Alerts<small>click one to trace it</small></h2>
+<section class="grid2 traces">
+<div class="panel" id="alerts"><h2>Alerts<small>in order of first appearance; click one to
+trace it</small></h2>
 {_alerts(data)}</div>
 <div class="panel" id="trace"><h2 id="trace-title">Trace</h2><div id="trace-body">
 <p class="empty">Click an alert to see its journey.</p></div>{cut}</div>

@@ -38,10 +38,10 @@ TLP_ORDER: Final = ("RED", "AMBER_STRICT", "AMBER", "GREEN", "CLEAR", "?")
 ONWARD_COLOUR: Final = "#3e63dd"
 REFUSED_COLOUR: Final = "#cd2b31"
 ROUTE_PALETTE: Final = (
-    "#3e63dd", "#e54666", "#12a594", "#f76b15", "#8e4ec6",
-    "#46a758", "#d6409f", "#0090ff", "#a18072", "#ffc53d",
+    "#3e63dd", "#e54666", "#12a594", "#f76b15", "#8e4ec6", "#46a758",
+    "#d6409f", "#0090ff", "#a18072", "#ffc53d", "#1f2937", "#7ce2fe",
 )  # fmt: skip
-"""Colours for latency points, one per route in order; further routes reuse them."""
+"""Colours for latency points, one per originating country; a 13th country reuses the first."""
 
 
 def tlp_key(value: str) -> str:
