@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
 import pytest
 from cdp_pipe import CHROMIUM_FLAGS, Browser, Page
 
+from intelshare.events import ALL_EVENTS
+from intelshare.logs.describe import COUNTRY_NAMES
 from intelshare.logs.lines import ReadCounts
 from intelshare.logs.reader import read_events
 from intelshare.logs.report import ReportCollector
@@ -113,3 +116,31 @@ def test_dump_dom_after_scripts_ran(chromium_binary: str, report: Path, tmp_path
     assert 'id="trace-title">Trace of GB-0001 (case CASE-7)</h2>' in result.stdout
     assert result.stdout.count('class="step"') == 18
     assert "Uncaught" not in result.stderr
+
+
+def test_report_of_the_captured_demo_agrees_with_its_lines(browser: Browser, tmp_path: Path):
+    """On a real demo capture, the page shows every country and the counts its lines give."""
+    demo = FIXTURES / "captured" / "demo"
+    objects = [
+        json.loads(line)
+        for path in sorted(demo.glob("*.log"))
+        for line in path.read_text().splitlines()
+    ]
+    events = [obj for obj in objects if obj["event"] in ALL_EVENTS]
+    sent = sum(
+        1 for o in events if o["event"] == "alert.sent" and o["message_type"] != "REVOCATION"
+    )
+    received = sum(1 for o in events if o["event"] == "alert.received")
+    countries = {o["country"] for o in events}
+    alerts = {o["alert_id"] for o in events if "alert_id" in o}
+    data = ReportCollector().add_all(read_events([str(demo)])).result()
+    path = tmp_path / "demo.html"
+    path.write_text(render_html(data), encoding="utf-8")
+    page = Page(browser)
+    page.open(path.as_uri())
+    names = set(_texts(page, "svg.flow .node text.name"))
+    assert {COUNTRY_NAMES[code] for code in countries} <= names
+    assert _texts(page, ".card[data-figure='sent'] b") == [str(sent)]
+    assert _texts(page, ".card[data-figure='received'] b") == [str(received)]
+    assert len(_texts(page, "tr.alert")) == len(alerts)
+    assert page.collect().errors == []
