@@ -179,7 +179,8 @@ class Consumer(Service):
                 await self._audit.stop()
             if self._producer is not None:
                 await self._producer.stop()
-            self.log.info("consumer.stopped", handled=self.handled)
+            if self._handlers is not None and self._consumer is not None:
+                self.log.info("consumer.stopped", handled=self.handled)
         finally:
             if self._owns_log:
                 self.log.close()

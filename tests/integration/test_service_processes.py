@@ -1,0 +1,143 @@
+"""The services as processes: killed and restarted, stopped by signal, without a broker."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections import Counter
+
+import pytest
+from servicekit import (
+    log_lines,
+    make_topics,
+    services,
+    start_cli,
+    stderr_path,
+    terminate,
+    wait_for_lines,
+)
+
+from intelshare.alerts import new_alert
+
+
+def alert(number: int) -> dict:
+    """Alert number ``number`` from GB to RS, spread over a few cases."""
+    return new_alert(
+        originator="GB",
+        recipients=["RS"],
+        category="MODUS_OPERANDI",
+        case_id=f"GB-CASE-{number % 7}",
+        summary=f"Lorry {number} seen at Tabanovce.",
+        tlp="TLP_GREEN",
+        seed=("process-test", number),
+    )
+
+
+@pytest.fixture
+async def topics(kafka_bootstrap: str, topic_prefix: str, create_topics) -> str:
+    """Every topic of the default network under the test's prefix, with three partitions."""
+    await make_topics(kafka_bootstrap, topic_prefix, partitions=3)
+    return topic_prefix
+
+
+def consumer_args(bootstrap: str, prefix: str) -> list[str]:
+    """Command-line arguments of RS's consumer under the test's prefix."""
+    return ["consumer", "--country", "RS", "--bootstrap", bootstrap, "--prefix", prefix]
+
+
+@pytest.mark.timeout(240)
+async def test_consumer_killed_mid_stream_loses_nothing_and_logs_no_duplicate(
+    kafka_bootstrap, topics, tmp_path
+):
+    """SIGKILL RS's consumer while alerts stream in; after a restart every alert is logged once."""
+    log = tmp_path / "consumer-RS.log"
+    total = 400
+    sent: list[str] = []
+    async with services(kafka_bootstrap, topics, tmp_path) as net:
+        gb = await net.publisher("GB")
+
+        async def stream() -> None:
+            for number in range(total):
+                record = alert(number)
+                await gb.publish(record)
+                sent.append(record["alert_id"])
+                await asyncio.sleep(0.005)
+
+        sending = asyncio.create_task(stream())
+        first = start_cli(*consumer_args(kafka_bootstrap, topics), log_file=log)
+        try:
+            await wait_for_lines(log, "alert.received", 60, first)
+            assert not sending.done(), "the stream ended before the kill; send more alerts"
+        finally:
+            first.kill()
+            first.wait()
+        killed_at = len([e for e in log_lines(log) if e["event"] == "alert.received"])
+        second = start_cli(*consumer_args(kafka_bootstrap, topics), log_file=log)
+        try:
+            await sending
+            await wait_for_lines(log, "alert.received", total, second)
+        finally:
+            assert terminate(second) == 0
+
+    received = [e["alert_id"] for e in log_lines(log) if e["event"] == "alert.received"]
+    assert killed_at < total
+    assert set(received) == set(sent)
+    assert [a for a, n in Counter(received).items() if n > 1] == []
+
+
+async def test_sigterm_stops_the_consumer_cleanly_with_offsets_committed(
+    kafka_bootstrap, topics, tmp_path
+):
+    """SIGTERM: exit 0 after the message in hand; a restart handles nothing a second time."""
+    log = tmp_path / "consumer-RS.log"
+    async with services(kafka_bootstrap, topics, tmp_path) as net:
+        gb = await net.publisher("GB")
+        process = start_cli(*consumer_args(kafka_bootstrap, topics), log_file=log)
+        try:
+            for number in range(30):
+                await gb.publish(alert(number))
+            await wait_for_lines(log, "receipt.sent", 30, process)
+        finally:
+            code = terminate(process)
+        assert code == 0
+        stopped = [e for e in log_lines(log) if e["event"] == "consumer.stopped"]
+        assert [e["handled"] for e in stopped] == [30]
+
+        for number in range(30, 40):
+            await gb.publish(alert(number))
+        again = start_cli(*consumer_args(kafka_bootstrap, topics), log_file=log)
+        try:
+            await wait_for_lines(log, "alert.received", 40, again)
+        finally:
+            assert terminate(again, signal.SIGINT) == 0
+
+    events = Counter(e["event"] for e in log_lines(log))
+    assert events["alert.received"] == 40
+    assert events["alert.duplicate"] == 0
+    assert events["consumer.stopped"] == 2
+
+
+async def test_sigterm_stops_the_producer_cleanly(kafka_bootstrap, topics, tmp_path):
+    """The generator-fed producer exits 0 on SIGTERM, every logged copy acknowledged."""
+    log = tmp_path / "producer-GB.log"
+    args = ["producer", "--country", "GB", "--bootstrap", kafka_bootstrap, "--prefix", topics]
+    process = start_cli(*args, "--rate", "20", log_file=log)
+    try:
+        await wait_for_lines(log, "alert.sent", 10, process)
+    finally:
+        code = terminate(process)
+    assert code == 0
+    assert all(e["offset"] >= 0 for e in log_lines(log) if e["event"] == "alert.sent")
+
+
+async def test_unreachable_broker_is_said_once_then_given_up(tmp_path):
+    """With no broker, the consumer logs one broker.unreachable line, retries, then exits 2."""
+    log = tmp_path / "consumer-RS.log"
+    args = ["consumer", "--country", "RS", "--bootstrap", "127.0.0.1:1", "--connect-timeout", "2"]
+    process = start_cli(*args, log_file=log)
+    process.wait(timeout=60)
+
+    assert process.returncode == 2
+    last = stderr_path(log).read_text().strip().splitlines()[-1]
+    assert last.startswith("intelshare: error: Kafka broker at 127.0.0.1:1 unreachable")
+    assert [e["event"] for e in log_lines(log)] == ["broker.unreachable"]
