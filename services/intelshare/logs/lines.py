@@ -93,18 +93,8 @@ def parse_line(raw: bytes | str, *, source: str, line: int, counts: ReadCounts) 
     if not text:
         counts.blank += 1
         return None
-    obj = _load_object(text)
-    if isinstance(obj, dict) and not is_intelshare(obj):
-        # Docker's json-file driver wraps each output line; look inside once.
-        inner = obj.get("log")
-        if isinstance(inner, str) and "stream" in obj:
-            inner_text = unwrap(inner)
-            obj = _load_object(inner_text) if inner_text else None
+    obj = _intelshare_object(text, counts)
     if obj is None:
-        counts.not_json += 1
-        return None
-    if not is_intelshare(obj):
-        counts.foreign += 1
         return None
     event = to_event(obj, source=source, line=line)
     if event is None:
@@ -112,6 +102,25 @@ def parse_line(raw: bytes | str, *, source: str, line: int, counts: ReadCounts) 
         return None
     counts.events += 1
     return event
+
+
+def _intelshare_object(text: str, counts: ReadCounts) -> dict[str, object] | None:
+    """The line's intelshare event object, or ``None`` after counting why there is none."""
+    obj = _load_object(text)
+    if obj is not None and not is_intelshare(obj):
+        # Docker's json-file driver wraps each output line; look inside once.
+        inner = obj.get("log")
+        if not isinstance(inner, str) or "stream" not in obj:
+            counts.foreign += 1
+            return None
+        inner_text = unwrap(inner)
+        obj = _load_object(inner_text) if inner_text else None
+        if obj is not None and not is_intelshare(obj):
+            counts.foreign += 1
+            return None
+    if obj is None:
+        counts.not_json += 1
+    return obj
 
 
 def _load_object(text: str) -> dict[str, object] | None:

@@ -155,14 +155,16 @@ class StatsCollector:
         """Count one event."""
         name = event.event
         self.events[name] += 1
-        self.countries.add(event.country)
-        if self.first is None or event.timestamp < self.first:
-            self.first = event.timestamp
-        if self.last is None or event.timestamp > self.last:
-            self.last = event.timestamp
+        stamp = event.timestamp
+        if self.first is None or stamp < self.first:
+            self.first = stamp
+        if self.last is None or stamp > self.last:
+            self.last = stamp
         source, target = route_of(event)
         route = (source or UNKNOWN, target or UNKNOWN)
-        self.countries.update(code for code in (source, target) if code)
+        self.countries.add(event.country)
+        self.countries.add(route[0])
+        self.countries.add(route[1])
         counter = self._by_route.get(name)
         if counter is not None:
             counter[route] += 1
