@@ -1,0 +1,167 @@
+"""What a recipient does with an arriving alert, and reading its own log back."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from intelshare.alerts import AlertHeader, new_alert, revoke
+from intelshare.inbox import LogHistory, Verdict, decide, read_history, sender_of
+from intelshare.network import default_network
+from intelshare.state import CountryState, InboxEntry
+
+NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+
+
+def header(originator: str = "GB", recipients=("RS",), **fields) -> AlertHeader:
+    """The typed view of a fresh alert."""
+    values = {"category": "MODUS_OPERANDI", "case_id": "C1", "summary": "s", "created_at": NOW}
+    values.update(fields)
+    return AlertHeader.from_record(
+        new_alert(originator=originator, recipients=list(recipients), alert_id="GB-1", **values)
+    )
+
+
+def judge(alert: AlertHeader, receiver: str = "RS", state=None, history=None):
+    """decide() with the default network at NOW."""
+    return decide(
+        default_network(),
+        state or CountryState(),
+        history or LogHistory(),
+        alert,
+        receiver=receiver,
+        now=NOW,
+    )
+
+
+def test_an_addressed_alert_under_an_agreement_is_received() -> None:
+    """GB to RS under GB-RS: received, sent by GB."""
+    arrival = judge(header())
+
+    assert arrival.verdict is Verdict.RECEIVED
+    assert arrival.sender == "GB"
+
+
+@pytest.mark.parametrize(
+    ("alert", "receiver", "rule"),
+    [
+        pytest.param(header("RS", ("XK",)), "XK", "no-agreement", id="rs-to-xk"),
+        pytest.param(header(recipients=("MK",)), "RS", "not-addressed", id="not-addressed"),
+        pytest.param(
+            header(valid_until=NOW - timedelta(seconds=1), created_at=NOW - timedelta(days=1)),
+            "RS",
+            "expired",
+            id="expired",
+        ),
+        pytest.param(header(tlp="TLP_RED"), "RS", "handling-above-cap", id="red-to-rs"),
+    ],
+)
+def test_policy_is_checked_again_on_arrival(alert, receiver: str, rule: str) -> None:
+    """A copy the policy would refuse is rejected on arrival, naming the rule."""
+    arrival = judge(alert, receiver)
+
+    assert arrival.verdict is Verdict.REJECTED
+    assert arrival.rule == rule
+
+
+def test_a_revocation_is_applied_even_after_expiry() -> None:
+    """A REVOCATION of an expired alert still makes the recipient stop."""
+    record = new_alert(
+        originator="GB",
+        recipients=["RS"],
+        category="MODUS_OPERANDI",
+        case_id="C1",
+        summary="s",
+        alert_id="GB-1",
+        created_at=NOW - timedelta(days=40),
+    )
+    arrival = judge(AlertHeader.from_record(revoke(record, created_at=NOW)))
+
+    assert arrival.verdict is Verdict.REVOKED
+
+
+def test_a_handled_revision_is_a_duplicate() -> None:
+    """A revision in the state is a duplicate; its receipt is resent only if never sent."""
+    state = CountryState()
+    state.apply(
+        InboxEntry(
+            alert_id="GB-1",
+            revision=1,
+            status="received",
+            originator="GB",
+            case_id="C1",
+            receipt_sent=True,
+        )
+    )
+
+    arrival = judge(header(), state=state)
+
+    assert arrival.verdict is Verdict.DUPLICATE
+    assert not arrival.resend_receipt
+
+
+def test_an_alert_only_the_log_remembers_is_a_duplicate_whose_receipt_is_resent() -> None:
+    """Logged before a crash but never receipted: duplicate, and the receipt goes out again."""
+    arrival = judge(header(), history=LogHistory(handled={"GB-1": 1}))
+
+    assert arrival.verdict is Verdict.DUPLICATE
+    assert arrival.resend_receipt
+
+
+def test_onward_copy_names_the_last_hop_as_sender() -> None:
+    """For hop path GB, RS, HU the copy HU holds was written by RS."""
+    alert = header(hop_path=["GB", "RS", "HU"])
+
+    assert sender_of(alert, "HU") == "RS"
+    assert sender_of(alert, "RS") == "GB"
+
+
+def test_history_reads_only_this_consumers_events(tmp_path) -> None:
+    """read_history keeps this country's consumer events and skips the rest and torn lines."""
+    path = tmp_path / "consumer-RS.log"
+    lines = [
+        {
+            "event": "alert.received",
+            "service": "consumer",
+            "country": "RS",
+            "alert_id": "A",
+            "revision": 1,
+        },
+        {
+            "event": "alert.revoked",
+            "service": "consumer",
+            "country": "RS",
+            "alert_id": "A",
+            "revision": 2,
+        },
+        {
+            "event": "receipt.sent",
+            "service": "consumer",
+            "country": "RS",
+            "alert_id": "A",
+            "revision": 1,
+        },
+        {
+            "event": "alert.received",
+            "service": "consumer",
+            "country": "MK",
+            "alert_id": "B",
+            "revision": 1,
+        },
+        {
+            "event": "alert.sent",
+            "service": "producer",
+            "country": "RS",
+            "alert_id": "C",
+            "revision": 1,
+        },
+    ]
+    path.write_text("\n".join(json.dumps(x) for x in lines) + '\n{"event": "alert.rec')
+
+    history = read_history(path, "RS")
+
+    assert history.handled == {"A": 2}
+    assert history.receipted == {("A", 1)}
+    assert read_history(tmp_path / "missing.log", "RS").handled == {}

@@ -1,0 +1,65 @@
+"""Connection backoff and record header helpers."""
+
+from __future__ import annotations
+
+import pytest
+
+from intelshare.errors import BrokerUnavailable
+from intelshare.kafka import Backoff, connect, header_map, headers
+from intelshare.settings import Settings
+
+
+def test_backoff_doubles_up_to_the_cap_within_the_deadline() -> None:
+    """Delays grow by the factor, stop growing at the cap, and end before the deadline."""
+    delays = list(Backoff(initial=0.5, factor=2, maximum=2, deadline=8).delays())
+
+    assert delays == [0.5, 1, 2, 2, 2]
+    assert sum(delays) <= 8
+
+
+def test_backoff_without_deadline_never_ends() -> None:
+    """A zero deadline retries for ever."""
+    delays = Backoff(deadline=0).delays()
+
+    assert [next(delays) for _ in range(100)][-1] == 5.0
+
+
+def test_headers_skip_empty_values_and_read_back_as_text() -> None:
+    """Empty header values are left out; header_map decodes what is there."""
+    raw = headers(schema="intelshare.v2.Alert", trace_id="", originator="GB")
+
+    assert [name for name, _ in raw] == ["schema", "originator"]
+    assert header_map([*raw, ("bad", b"\xff")]) == {
+        "schema": "intelshare.v2.Alert",
+        "originator": "GB",
+    }
+
+
+class Refusing:
+    """A client whose start always fails as an unreachable broker does."""
+
+    starts = 0
+
+    async def start(self) -> None:
+        """Fail like aiokafka does when nothing listens."""
+        Refusing.starts += 1
+        raise OSError("connection refused")
+
+    async def stop(self) -> None:
+        """Nothing to free."""
+
+
+async def test_connect_gives_up_with_broker_unavailable() -> None:
+    """After the backoff's deadline, connect() raises BrokerUnavailable (retriable)."""
+    Refusing.starts = 0
+    settings = Settings(bootstrap="127.0.0.1:1")
+    with pytest.raises(BrokerUnavailable, match="unreachable") as raised:
+        await connect(
+            Refusing,
+            what="test",
+            settings=settings,
+            backoff=Backoff(initial=0.01, maximum=0.01, deadline=0.035),
+        )
+
+    assert raised.value.retriable
+    assert Refusing.starts == 4

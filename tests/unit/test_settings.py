@@ -1,0 +1,75 @@
+"""Service settings from flags and INTELSHARE_* variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from intelshare.errors import SettingsError
+from intelshare.settings import Settings
+
+
+def test_environment_fills_settings_and_overrides_win() -> None:
+    """Variables set every field; an override given as a flag beats its variable."""
+    env = {
+        "INTELSHARE_BOOTSTRAP": "kafka:19092",
+        "INTELSHARE_COUNTRY": "rs",
+        "INTELSHARE_NETWORK": "/etc/net.yaml",
+        "INTELSHARE_TOPIC_PREFIX": "ex1.",
+        "INTELSHARE_AUDIT": "off",
+        "INTELSHARE_CONNECT_TIMEOUT": "5",
+    }
+    settings = Settings.from_env(env, country="MK", log_file=None)
+
+    assert settings.bootstrap == "kafka:19092"
+    assert settings.country == "MK"
+    assert settings.network_path == Path("/etc/net.yaml")
+    assert settings.topic_prefix == "ex1."
+    assert settings.audit is False
+    assert settings.connect_timeout == 5.0
+
+
+def test_ids_are_derived_per_country_and_role() -> None:
+    """Client ids name service and country; the group is scoped by the topic prefix."""
+    settings = Settings(country="GB", topic_prefix="t1.")
+
+    assert settings.client_id_for("producer") == "intelshare-producer-GB"
+    assert settings.consumer_group == "t1.intelshare-consumer-GB"
+    assert settings.with_country("RS").consumer_group == "t1.intelshare-consumer-RS"
+
+
+@pytest.mark.parametrize(
+    ("values", "named"),
+    [
+        pytest.param({"bootstrap": "localhost"}, "bootstrap", id="no-port"),
+        pytest.param({"bootstrap": "a:1,b:99999"}, "bootstrap", id="port-out-of-range"),
+        pytest.param({"country": "UK"}, "country", id="not-iso"),
+        pytest.param({"topic_prefix": "a b"}, "topic prefix", id="space-in-prefix"),
+        pytest.param({"stop_timeout": 0}, "stop timeout", id="zero-stop-timeout"),
+        pytest.param({"connect_timeout": -1}, "connect timeout", id="negative-connect"),
+    ],
+)
+def test_bad_values_are_refused_naming_the_setting(values: dict, named: str) -> None:
+    """A bad value raises SettingsError whose message starts with the setting's name."""
+    with pytest.raises(SettingsError, match=f"^{named}"):
+        Settings(**values)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        pytest.param("INTELSHARE_AUDIT", "maybe", id="audit"),
+        pytest.param("INTELSHARE_STOP_TIMEOUT", "soon", id="stop-timeout"),
+    ],
+)
+def test_bad_variables_are_refused_naming_the_variable(variable: str, value: str) -> None:
+    """An unreadable variable raises SettingsError naming the variable."""
+    with pytest.raises(SettingsError, match=variable):
+        Settings.from_env({variable: value})
+
+
+def test_a_service_without_country_says_how_to_give_one() -> None:
+    """require_country() names the flag and the variable."""
+    with pytest.raises(SettingsError, match="--country or INTELSHARE_COUNTRY"):
+        Settings().require_country()

@@ -1,0 +1,28 @@
+"""The topics a network needs."""
+
+from __future__ import annotations
+
+import pytest
+
+from intelshare.errors import IntelshareError
+from intelshare.network import default_network
+from intelshare.topics import plan_topics, state_topic
+
+
+def test_plan_has_four_topics_per_country_and_the_audit_topic() -> None:
+    """Inbox, receipts, dead letters, compacted state per country; one audit topic; prefixed."""
+    network = default_network()
+    specs = plan_topics(network, prefix="x.", partitions=2, replication_factor=1)
+
+    assert len(specs) == 4 * len(network.codes) + 1
+    assert all(s.name.startswith("x.") and s.partitions == 2 for s in specs)
+    state = {s.name: s.config for s in specs if ".intel.state." in s.name}
+    assert state[state_topic("RS", "x.")] == {"cleanup.policy": "compact"}
+    assert {s.name for s in specs} - set(state) == set(network.all_topics("x."))
+
+
+@pytest.mark.parametrize(("partitions", "replicas"), [(0, 1), (1, 0)])
+def test_plan_refuses_zero_partitions_or_replicas(partitions: int, replicas: int) -> None:
+    """Partitions and replication factor must be at least one."""
+    with pytest.raises(IntelshareError, match="at least 1"):
+        plan_topics(default_network(), partitions=partitions, replication_factor=replicas)
