@@ -68,9 +68,14 @@ class Expectation:
     at_most: int | None = None
     """Fails once more than this many events match."""
     within: timedelta | None = None
-    """The first match must come this soon after the alert was sent to ``sent_to``."""
+    """The first match must come this soon after its message was sent.
+
+    Measured by the event's own ``latency_ms`` (from the alert's or receipt's creation,
+    which a replay sets to the moment it publishes); for events without one, from the
+    ``alert.sent`` of the alert to ``sent_to``.
+    """
     sent_to: str | None = None
-    """For ``within``: the recipient whose ``alert.sent`` of the alert starts the clock."""
+    """For ``within`` without ``latency_ms``: whose ``alert.sent`` starts the clock."""
     text: str = ""
     """How the table names it, e.g. ``RS receives van-sighting within 10s``."""
 
@@ -96,7 +101,7 @@ class Result:
     def observed(self) -> str:
         """The table's observed column: latency after send, else the first event's time."""
         if self.latency is not None:
-            return f"+{self.latency.total_seconds():.3f}s after sent"
+            return f"{self.latency.total_seconds():.3f}s after sending"
         if self.first_at is not None:
             return self.first_at.strftime("%H:%M:%S.%f")[:-3]
         return "-"
@@ -112,6 +117,7 @@ class _State:
     count: int = 0
     first_at: datetime | None = None
     sent_at: datetime | None = None
+    latency: timedelta | None = None
     last_refusal: str | None = None
 
 
@@ -134,25 +140,16 @@ class Evaluator:
             alert_id = self._alert_id(expectation)
             if alert_id is not None and event.get("alert_id") != alert_id:
                 continue
-            if expectation.within is not None and name == ev.ALERT_SENT:
-                if state.sent_at is None and event.get("recipient") == expectation.sent_to:
-                    state.sent_at = parse_timestamp(event["timestamp"])
-                continue
-            if name in (ev.ALERT_REJECTED, ev.ALERT_REFUSED) and name != expectation.event:
-                # Remembered to explain a failure: "rejected by RS (category-not-covered)".
-                if expectation.match.get("country") in (
-                    event.get("country"),
-                    event.get("recipient"),
-                ):
-                    state.last_refusal = f"{name} by {event.get('country')} ({event.get('rule')})"
-                continue
             if name != expectation.event:
+                _aside(expectation, state, event)
                 continue
             if any(str(event.get(k)) != v for k, v in expectation.match.items()):
                 continue
             state.count += 1
             if state.first_at is None:
                 state.first_at = parse_timestamp(event["timestamp"])
+                if isinstance(event.get("latency_ms"), int | float):
+                    state.latency = timedelta(milliseconds=event["latency_ms"])
 
     def results(self, *, final: bool = False) -> tuple[Result, ...]:
         """Every expectation's standing; ``final`` turns pending into failed, holding into met."""
@@ -166,9 +163,26 @@ class Evaluator:
         return sum(r.status is Status.PENDING for r in self.results())
 
 
+_EXPLAINING: Final = frozenset({ev.ALERT_REJECTED, ev.ALERT_REFUSED, ev.ALERT_DUPLICATE})
+
+
+def _aside(expectation: Expectation, state: _State, event: Mapping[str, Any]) -> None:
+    """Events that are not the expected one but time it or explain its absence."""
+    name = str(event.get("event"))
+    if name == ev.ALERT_SENT and expectation.within is not None:
+        if state.sent_at is None and event.get("recipient") == expectation.sent_to:
+            state.sent_at = parse_timestamp(event["timestamp"])
+    elif name in _EXPLAINING:
+        # Kept to explain a failure: "alert.rejected by RS (expired)".
+        country = expectation.match.get("country")
+        if country in (event.get("country"), event.get("recipient")):
+            rule = f" ({event['rule']})" if event.get("rule") else ""
+            state.last_refusal = f"{name} by {event.get('country')}{rule}"
+
+
 def _result(expectation: Expectation, state: _State, *, final: bool) -> Result:  # noqa: C901 - one rule per bound
-    latency = None
-    if state.first_at is not None and state.sent_at is not None:
+    latency = state.latency
+    if latency is None and state.first_at is not None and state.sent_at is not None:
         latency = state.first_at - state.sent_at
     status = Status.PENDING
     detail = f"{state.count} seen"

@@ -71,6 +71,7 @@ class Checker:
         self._alerts: dict[str, _Known] = {}
         self._referenced: set[str] = set()
         self._countries: set[str] = set()
+        self._senders: set[str] = set()
         self._steps = 0
         self._messages = 0
 
@@ -84,6 +85,7 @@ class Checker:
             return
         self._messages += 1
         if isinstance(step, AlertStep):
+            self._senders.add(step.originator)
             self._alert(step, node)
             return
         known = self._known(step.name, value_node(node, _KEY[type(step)]))
@@ -97,6 +99,7 @@ class Checker:
                 self.reader.error(node, f"{step.name} is already revoked (line {line})")
             known.revoked = step.where
         elif isinstance(step, ReceiptStep):
+            self._senders.add(step.by)
             self._answer(step.by, value_node(node, "by"), step.name, known)
         else:
             self._consent(step, node, known)
@@ -107,6 +110,7 @@ class Checker:
         node: yaml.Node,
         known: _Known,
     ) -> None:
+        self._senders.add(step.by)
         self._answer(step.by, value_node(node, "by"), step.name, known)
         onward = step.onward_to if isinstance(step, ConsentRequestStep) else step.to
         self._countries.update(onward)
@@ -284,6 +288,7 @@ class Checker:
             duration=self.cursor,
             referenced=frozenset(self._referenced),
             countries=frozenset(self._countries),
+            senders=frozenset(self._senders),
         )
         return outline, ids
 

@@ -230,3 +230,5 @@ class Outline:
     """Alert names some later step refers to (their records are kept while streaming)."""
     countries: frozenset[str]
     """Every country that sends or is addressed (whose services a replay needs running)."""
+    senders: frozenset[str]
+    """Every country that publishes something in the timeline."""

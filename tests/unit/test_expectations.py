@@ -99,8 +99,16 @@ def test_latency_is_measured_from_the_send_to_that_country(
     """``within`` starts the clock at the alert.sent of the same alert to the same recipient."""
     results = evaluate(expectations, IDS, RECORDED)
     assert results[0].latency == timedelta(milliseconds=400)
-    assert results[0].observed == "+0.400s after sent"
+    assert results[0].observed == "0.400s after sending"
     assert results[2].observed == "-"
+
+
+def test_the_events_own_latency_wins(expectations: tuple[Expectation, ...]) -> None:
+    """An event's latency_ms (from the alert's creation) is the latency, when it has one."""
+    timed = [{**e, "latency_ms": 12.5} if e["event"] == "alert.received" else e for e in RECORDED]
+    results = evaluate(expectations, IDS, timed)
+    assert results[1].latency == timedelta(milliseconds=12.5)
+    assert results[1].status is Status.MET
 
 
 def test_a_received_alert_breaks_never_receives(expectations: tuple[Expectation, ...]) -> None:

@@ -7,14 +7,37 @@ checks its expectations (exit 0 all met, 1 one failed, 2 bad input).
 
 from __future__ import annotations
 
+import asyncio
+import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
-from intelshare.durations import format_duration
-from intelshare.errors import ScenarioError
-from intelshare.scenario import CheckReport, check_scenario
+from intelshare.durations import format_duration, parse_duration
+from intelshare.errors import CheckFailed, ScenarioError, SettingsError
+from intelshare.log import configure_library_logging
+from intelshare.replay import ReplayOptions, timeline
+from intelshare.replay_render import (
+    duplicates_hint,
+    results_table,
+    timeline_json,
+    timeline_line,
+    totals_line,
+)
+from intelshare.replay_session import KafkaSetup, fresh_prefix, replay_on_kafka
+from intelshare.scenario import CheckReport, check_scenario, load_scenario
+from intelshare.settings import DEFAULT_BOOTSTRAP, Settings
 
 scenario_app = typer.Typer(
     name="scenario",
@@ -28,8 +51,15 @@ FileArgument = Annotated[
 ]
 SeedOption = Annotated[
     str | None,
-    typer.Option("--seed", help="Use this seed instead of the file's (alert ids follow the seed)."),
+    typer.Option(
+        "--seed",
+        help="Use this seed instead of the file's (alert ids follow the seed).",
+        envvar="INTELSHARE_REPLAY_SEED",
+        show_default=False,
+    ),
 ]
+PROGRESS_AFTER = 3.0
+"""Replays expected to take longer than this many seconds show a progress bar."""
 
 
 def print_problems(report: CheckReport) -> None:
@@ -57,6 +87,233 @@ def check(file: FileArgument, seed: SeedOption = None) -> None:
     )
 
 
+def _offset(text: str | None, flag: str) -> timedelta | None:
+    if text is None:
+        return None
+    try:
+        return parse_duration(text)
+    except ValueError as error:
+        raise SettingsError(f"{flag}: {error}") from error
+
+
+def replay(
+    file: FileArgument,
+    *,
+    bootstrap: Annotated[
+        str,
+        typer.Option(
+            "--bootstrap",
+            "-b",
+            help="Kafka bootstrap servers, host:port.",
+            envvar="INTELSHARE_BOOTSTRAP",
+        ),
+    ] = DEFAULT_BOOTSTRAP,
+    prefix: Annotated[
+        str | None,
+        typer.Option(
+            "--prefix",
+            help="Prepended to every topic name (default: none; with "
+            "--with-consumers, a fresh prefix of the replay's own).",
+            envvar="INTELSHARE_TOPIC_PREFIX",
+            show_default=False,
+        ),
+    ] = None,
+    speed: Annotated[
+        float | None,
+        typer.Option(
+            "--speed",
+            help="Scenario seconds per real second (2 = twice as fast; default 1).",
+            envvar="INTELSHARE_REPLAY_SPEED",
+            show_default=False,
+        ),
+    ] = None,
+    fast: Annotated[
+        bool,
+        typer.Option(
+            "--as-fast-as-possible",
+            help="Ignore the schedule: publish every step at once.",
+            envvar="INTELSHARE_REPLAY_FAST",
+        ),
+    ] = False,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help="Start at this offset (e.g. 5m); earlier steps are not published.",
+            show_default=False,
+        ),
+    ] = None,
+    end: Annotated[
+        str | None,
+        typer.Option("--to", help="Stop after this offset (e.g. 1h).", show_default=False),
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Print the timeline that would be published; no broker."),
+    ] = False,
+    records: Annotated[
+        bool,
+        typer.Option("--records", help="With --dry-run: one JSON line per step, full records."),
+    ] = False,
+    seed: SeedOption = None,
+    with_consumers: Annotated[
+        bool,
+        typer.Option(
+            "--with-consumers",
+            help="Run the countries' consumers in this process (nothing else needed but a "
+            "broker); uses a fresh topic prefix unless --prefix is given.",
+        ),
+    ] = False,
+    keep_topics: Annotated[
+        bool,
+        typer.Option(
+            "--keep-topics", help="With --with-consumers: keep the fresh prefix's topics."
+        ),
+    ] = False,
+    create_topics: Annotated[
+        bool,
+        typer.Option(
+            "--create-topics/--no-create-topics",
+            help="Create the network's topics first (existing ones are left alone).",
+            envvar="INTELSHARE_REPLAY_CREATE_TOPICS",
+        ),
+    ] = True,
+    settle: Annotated[
+        float,
+        typer.Option(
+            "--settle",
+            help="Seconds to wait for the outcome after the last step, at most.",
+            envvar="INTELSHARE_REPLAY_SETTLE",
+        ),
+    ] = 30.0,
+    log_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--log-dir",
+            help="Write each service's JSON log to DIR/<service>-<CC>.log.",
+            envvar="INTELSHARE_LOG_DIR",
+            show_default=False,
+        ),
+    ] = None,
+    connect_timeout: Annotated[
+        float,
+        typer.Option(
+            "--connect-timeout",
+            help="Seconds to keep retrying an unreachable broker.",
+            envvar="INTELSHARE_CONNECT_TIMEOUT",
+        ),
+    ] = 30.0,
+) -> None:
+    """Replay a scenario into Kafka and check its expectations (exit 0 met, 1 failed).
+
+    Each step is published by the originating country's own producer at its time on the
+    scenario clock (scaled by --speed); the outcome is read from the audit topic, so the
+    country consumers may run anywhere: in containers, as `intelshare consumer --country
+    CC`, or in this process with --with-consumers.
+    """
+    if speed is not None and fast:
+        raise SettingsError("--speed and --as-fast-as-possible contradict each other; pick one")
+    if speed is not None and speed <= 0:
+        raise SettingsError(f"--speed: {speed} must be positive")
+    options = ReplayOptions(
+        speed=speed or 1.0,
+        as_fast_as_possible=fast,
+        start=_offset(start, "--from") or timedelta(0),
+        end=_offset(end, "--to"),
+        settle=settle,
+    )
+    report = load_scenario(file, seed=seed)
+    for warning in report.warnings:
+        typer.echo(str(warning), err=True)
+    if dry_run:
+        _dry_run(report, options, records=records)
+        return
+    configure_library_logging()
+    assert report.scenario is not None
+    settings = Settings.from_env(
+        bootstrap=bootstrap,
+        topic_prefix=prefix
+        if prefix is not None or not with_consumers
+        else fresh_prefix(report.scenario.name),
+        connect_timeout=connect_timeout,
+        log_format="json",
+    )
+    setup = KafkaSetup(
+        settings=settings,
+        with_consumers=with_consumers,
+        create_topics=create_topics,
+        delete_topics=with_consumers and prefix is None and not keep_topics,
+        log_dir=log_dir,
+    )
+    _run(report, setup, options)
+
+
+def _dry_run(report: CheckReport, options: ReplayOptions, *, records: bool) -> None:
+    render = timeline_json if records else timeline_line
+    out = sys.stdout
+    for entry in timeline(report):
+        if entry.step.at < options.start:
+            continue
+        if options.end is not None and entry.step.at > options.end:
+            break
+        out.write(render(entry) + "\n")
+    out.flush()
+
+
+def _expected_seconds(report: CheckReport, options: ReplayOptions) -> float:
+    assert report.outline is not None
+    if options.as_fast_as_possible:
+        return report.outline.messages / 1000  # roughly what one process publishes per second
+    end = options.end if options.end is not None else report.outline.duration
+    return max(0.0, (end - options.start).total_seconds()) / options.speed
+
+
+def _run(report: CheckReport, setup: KafkaSetup, options: ReplayOptions) -> None:
+    assert report.scenario is not None
+    assert report.outline is not None
+    console = Console(stderr=True)
+    prefix = setup.settings.topic_prefix
+    console.print(
+        f"replaying {report.path} ({report.outline.messages} messages, "
+        f"{format_duration(report.outline.duration)} on the scenario clock) at "
+        f"{setup.settings.bootstrap}" + (f", topic prefix {prefix}" if prefix else ""),
+        highlight=False,
+    )
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=_expected_seconds(report, options) < PROGRESS_AFTER,
+    )
+    task = progress.add_task("publishing", total=report.outline.messages)
+
+    def advance(done: int) -> None:
+        progress.update(task, completed=done)
+
+    with progress:
+        result = asyncio.run(
+            replay_on_kafka(report, setup, options, progress=advance, ready=progress.start)
+        )
+    # Piped output (CI logs, compose) gets a table wide enough not to wrap every row.
+    out = Console() if sys.stdout.isatty() else Console(width=160)
+    out.print(results_table(result))
+    out.print(totals_line(result), highlight=False)
+    hint = duplicates_hint(result, report.scenario.seed)
+    if hint is not None:
+        console.print(f"[yellow]{hint}[/]", highlight=False)
+    if result.failed:
+        names = "; ".join(
+            f"{r.expectation.text} (line {r.expectation.where.line}: {r.detail})"
+            for r in result.failed
+        )
+        raise CheckFailed(f"{len(result.failed)} expectation(s) failed: {names}")
+
+
 def register(app: typer.Typer) -> None:
-    """Add this area's sub-commands to the intelshare command."""
+    """Add ``scenario check|generate`` and ``replay`` to the intelshare command."""
     app.add_typer(scenario_app)
+    app.command("replay")(replay)

@@ -1,0 +1,223 @@
+from __future__ import annotations
+
+import json
+import textwrap
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from intelshare.alerts import AlertHeader
+from intelshare.expectations import Status
+from intelshare.log import utc_timestamp
+from intelshare.network import default_network
+from intelshare.policy import check_send
+from intelshare.replay import Replay, ReplayOptions, timeline
+from intelshare.replay_clock import FakeClock
+from intelshare.scenario import load_scenario
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+
+    from intelshare.scenario import CheckReport
+    from intelshare.timeline import Message
+
+STORY = """\
+name: timing
+seed: 42
+start: 2026-11-28T08:00:00Z
+steps:
+  - at: 0s
+    alert: van
+    from: GB
+    to: [RS, MK]
+    category: DISCREET_CHECK
+    valid_until: 2h
+  - at: 30s
+    alert: kosovo
+    from: RS
+    to: [GB, XK]
+    category: MODUS_OPERANDI
+    tlp: TLP_GREEN
+    expect: refused
+  - at: 1m30s
+    update: van
+    priority: URGENT
+  - pause: 1m
+  - at: 3m
+    receipt: van
+    by: RS
+    status: HIT
+  - at: 4m
+    revoke: van
+expect:
+  - receives: {country: RS, alert: van, within: 1s}
+  - never_receives: {country: XK, alert: kosovo}
+  - refused: {from: RS, to: XK, alert: kosovo, rule: no-agreement}
+  - receipt: {to: GB, from: RS, alert: van, status: HIT}
+  - revoked: {country: MK, alert: van}
+  - no_dead_letters: true
+"""
+
+
+class SimulatedNetwork:
+    """Plays the countries' services: policy per copy, arrival 50 ms later, audit events."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        """Log events on ``clock``; ``observe`` is wired to the replay's outcome."""
+        self.clock = clock
+        self.network = default_network()
+        self.sent: list[tuple[float, str, Mapping[str, Any]]] = []
+        self.observe: Any = None
+
+    def emit(self, name: str, delay: float = 0.0, **fields: Any) -> None:
+        """One audit event, stamped ``delay`` seconds after now."""
+        stamp = utc_timestamp(self.clock.now() + timedelta(seconds=delay))
+        self.observe({"timestamp": stamp, "event": name, **fields})
+
+    async def send(
+        self,
+        message: Message,
+        record: Mapping[str, Any],
+        *,
+        alert: Mapping[str, Any] | None,
+        context: Mapping[str, Any],
+    ) -> None:
+        """Record the send and log what the services would."""
+        del alert, context
+        self.sent.append((self.clock.monotonic(), message.kind, record))
+        alert_id = record["alert_id"]
+        if message.kind == "receipt":
+            self.emit("receipt.sent", country=message.sender, alert_id=alert_id)
+            self.emit(
+                "receipt.received", 0.05, country=message.to[0], receipt_from=message.sender,
+                alert_id=alert_id, status=record["status"],
+            )  # fmt: skip
+            return
+        header = AlertHeader.from_record(record)
+        for recipient in header.recipients:
+            decision = check_send(self.network, header, recipient, self.clock.now())
+            if not decision.allowed:
+                self.emit(
+                    "alert.refused", country=message.sender, recipient=recipient,
+                    alert_id=alert_id, rule=str(decision.rule),
+                )  # fmt: skip
+                continue
+            self.emit("alert.sent", country=message.sender, recipient=recipient, alert_id=alert_id)
+            arrival = "alert.revoked" if header.message_type == "REVOCATION" else "alert.received"
+            self.emit(arrival, 0.05, country=recipient, alert_id=alert_id)
+
+
+def checked(tmp_path: Path, text: str = STORY) -> CheckReport:
+    """Write and check a scenario file."""
+    path = tmp_path / "story.yaml"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return load_scenario(path)
+
+
+async def play(report: CheckReport, **options: Any) -> tuple[Any, SimulatedNetwork, FakeClock]:
+    """Replay ``report`` on a fake clock against the simulated network."""
+    clock = FakeClock()
+    network = SimulatedNetwork(clock)
+    replay = Replay(report, sender=network, clock=clock, options=ReplayOptions(**options))
+    network.observe = replay.outcome.observe
+    return await replay.run(), network, clock
+
+
+async def test_steps_go_out_on_the_scenario_clock(tmp_path: Path) -> None:
+    """At speed 1 each step is sent at its offset; the trailing pause is waited out."""
+    report, network, clock = await play(checked(tmp_path), settle=5.0)
+    assert [(t, kind) for t, kind, _ in network.sent] == [
+        (0.0, "alert"), (30.0, "alert"), (90.0, "alert"), (180.0, "receipt"), (240.0, "alert"),
+    ]  # fmt: skip
+    assert clock.monotonic() >= 240.0
+    assert report.published == 5
+
+
+async def test_speed_scales_the_schedule(tmp_path: Path) -> None:
+    """At speed 10 the same steps go out ten times sooner."""
+    _, network, _ = await play(checked(tmp_path), speed=10.0)
+    assert [t for t, _, _ in network.sent] == [0.0, 3.0, 9.0, 18.0, 24.0]
+
+
+async def test_as_fast_as_possible_ignores_the_schedule(tmp_path: Path) -> None:
+    """Without a schedule steps go out at once; a pause only waits for the network to settle."""
+    _, network, _ = await play(checked(tmp_path), as_fast_as_possible=True, quiet=1.0)
+    times = [t for t, _, _ in network.sent]
+    assert times[:3] == [0.0, 0.0, 0.0]
+    assert times[3:] == pytest.approx([1.05, 1.05], abs=0.06)
+
+
+async def test_from_and_to_select_a_window(tmp_path: Path) -> None:
+    """--from skips earlier steps and starts the clock there; --to stops after its offset."""
+    _, network, _ = await play(
+        checked(tmp_path), start=timedelta(seconds=30), end=timedelta(minutes=3)
+    )
+    assert [(t, kind) for t, kind, _ in network.sent] == [
+        (0.0, "alert"), (60.0, "alert"), (150.0, "receipt"),
+    ]  # fmt: skip
+
+
+async def test_times_are_moved_to_the_real_clock_keeping_durations(tmp_path: Path) -> None:
+    """A published alert is created when it is sent; its validity keeps the written length."""
+    _, network, clock = await play(checked(tmp_path), speed=2.0)
+    update_time, _, update = network.sent[2]
+    assert update["created_at"] == clock.start + timedelta(seconds=update_time)
+    _, _, first = network.sent[0]
+    assert first["valid_until"] - first["created_at"] == timedelta(hours=2)
+    assert update["revision"] == 2
+    assert update["priority"] == "URGENT"
+
+
+async def test_the_story_meets_its_expectations(tmp_path: Path) -> None:
+    """Against services that behave, every expectation of the story is met."""
+    report, _, _ = await play(checked(tmp_path), as_fast_as_possible=True)
+    assert [(r.expectation.text, r.status) for r in report.failed] == []
+    assert report.counts["alert.refused"] == 1
+    assert report.results[0].latency == timedelta(milliseconds=50)
+
+
+async def test_a_broken_expectation_fails_by_name(tmp_path: Path) -> None:
+    """An expectation the run does not bear out is failed, and only that one."""
+    text = STORY.replace("never_receives: {country: XK", "receives: {country: XK")
+    report, _, _ = await play(checked(tmp_path, text), as_fast_as_possible=True, settle=2.0)
+    assert [(r.expectation.text, r.detail) for r in report.failed] == [
+        ("XK receives kosovo", "never seen; alert.refused by RS (no-agreement)")
+    ]
+    assert report.failed[0].status is Status.FAILED
+
+
+async def test_waiting_for_the_outcome_is_bounded(tmp_path: Path) -> None:
+    """When an expected event never comes, the replay gives up after the settle time."""
+    text = STORY.replace("revoked: {country: MK", "revoked: {country: GB")
+    report, _, clock = await play(checked(tmp_path, text), as_fast_as_possible=True, settle=7.0)
+    pause = 1.05  # in this mode the pause waits for quiet
+    assert clock.monotonic() == pytest.approx(7.0 + pause, abs=0.2)
+    assert [r.expectation.text for r in report.failed] == ["GB stops using van (revoked)"]
+
+
+def test_the_timeline_is_deterministic(tmp_path: Path) -> None:
+    """The same file and seed give the same ids and the same records, byte for byte."""
+    report = checked(tmp_path)
+    first = [json.dumps(dict(e.message.record), default=str) for e in timeline(report) if e.message]
+    again = [json.dumps(dict(e.message.record), default=str) for e in timeline(report) if e.message]
+    assert first == again
+    assert report.ids == {"van": "GB-CC9C37735477", "kosovo": "RS-F5A3BC69ECC3"}
+
+
+def test_another_seed_gives_other_ids(tmp_path: Path) -> None:
+    """A different seed changes every generated id and nothing else."""
+    path = tmp_path / "story.yaml"
+    path.write_text(STORY, encoding="utf-8")
+    one, two = load_scenario(path), load_scenario(path, seed="43")
+    assert set(one.ids.values()).isdisjoint(two.ids.values())
+    records = [e.message.record for e in timeline(two) if e.message]
+    assert {r["alert_id"] for r in records} == set(two.ids.values())
+
+
+@pytest.mark.parametrize("speed", [0.5, 1.0, 4.0])
+async def test_the_run_lasts_the_scenario_over_the_speed(tmp_path: Path, speed: float) -> None:
+    """A four-minute scenario takes 4 minutes / speed on the (fake) clock, plus settling."""
+    _, _, clock = await play(checked(tmp_path), speed=speed, settle=3.0)
+    assert 240 / speed <= clock.monotonic() <= 240 / speed + 3.0
