@@ -108,3 +108,14 @@ def test_sketch_stays_within_one_percent_once_bucketed():
         assert abs(estimate - exact) <= 0.01 * exact, q
     assert sketch.quantile(1.0) == max(values)
     assert sketch.quantile(0.001) == 0.0
+
+
+def test_real_onward_refusal_counts_on_the_hop_it_was_refused():
+    """An onward share refused for lack of consent is counted on RS>HU, not on GB>HU."""
+    onward = FIXTURES / "captured" / "onward"
+    figures = compute_stats(read_events([str(onward)]))
+    assert figures.refusals == {
+        Refusal(event="alert.refused", rule="onward-needs-consent", route=("RS", "HU")): 1
+    }
+    assert figures.onward == {("RS", "HU"): 1}
+    assert figures.received == {("GB", "RS"): 1, ("GB", "HU"): 1}

@@ -69,3 +69,21 @@ def test_case_trace_spans_its_alerts_and_unknown_ids_find_nothing():
         "handling-above-cap",
     )
     assert not trace(read_events(SOURCES), "NOPE").found
+
+
+def test_real_onward_sharing_capture_reads_as_refused_then_shared_with_consent():
+    """On logs from a real consent run, RS's first try is refused and HU gets it via RS."""
+    onward = FIXTURES / "captured" / "onward"
+    events = list(read_events([str(onward)]))
+    alert_id = next(e.alert_id for e in events if e.event == "alert.shared_onward")
+    found = trace(events, alert_id)
+    names = [(s.event.country, s.event.event) for s in found.steps]
+    assert names.index(("RS", "alert.refused")) < names.index(("RS", "consent.requested"))
+    assert names.index(("GB", "consent.granted")) < names.index(("RS", "alert.shared_onward"))
+    assert names.index(("RS", "alert.shared_onward")) < names.index(("HU", "alert.received"))
+    lanes = {lane.recipient: lane for lane in found.lanes}
+    assert set(lanes) == {"RS", "HU"}
+    hu = lanes["HU"]
+    assert (hu.onward, hu.refused, hu.receipt) == (True, "onward-needs-consent", "RECEIVED")
+    assert hu.outcome() == "refused at first (onward-needs-consent), then accepted"
+    assert lanes["RS"].outcome() == ""

@@ -177,30 +177,24 @@ _TO_FIELD: Final = {
 }
 """Events logged on the sending side name the receiving country in this field."""
 _FROM_FIELD: Final = {
-    "alert.shared_onward": "country",
     "consent.requested": "receipt_from",
     "consent.granted": "receipt_from",
 }
-"""Events whose hop starts elsewhere than at the originator (onward sharing)."""
+"""Consent is asked for a hop that starts at the recipient asking, not at the logger."""
 
 
 def route_of(event: LogEvent) -> tuple[str | None, str | None]:
     """The hop an event is about, in the alert's direction: ``(from, to)`` countries.
 
-    Sending-side events (sent, refused, overdue, receipt received) go from the logging country
-    to the named recipient; receiving-side events (received, rejected, revoked, duplicate,
-    receipt sent, dead letter) go from the originator to the logging country; onward sharing
-    and consent go from the sharing recipient to the new one. Either end may be unknown.
+    Sending-side events (sent, refused, shared onward, overdue, receipt received) go from the
+    logging country (the sender: the originator, or a recipient sharing onward) to the named
+    recipient; receiving-side events (received, rejected, revoked, duplicate, receipt sent,
+    dead letter) go from the originator to the logging country; consent events go from the
+    recipient asking to the country it would share with. Either end may be unknown.
     """
     to_field = _TO_FIELD.get(event.event)
     if to_field is None:
         return event.originator, event.country
     from_field = _FROM_FIELD.get(event.event)
-    source: str | None
-    if from_field is None:
-        source = event.originator or event.country
-    elif from_field == "country":
-        source = event.country
-    else:
-        source = event.text(from_field)
+    source = event.country if from_field is None else event.text(from_field)
     return source, event.text(to_field)

@@ -182,15 +182,6 @@ def render_trace(found: Trace, console: Console) -> None:
     for name in ("alert", "route", "sent", "received", "latency", "receipt", "outcome"):
         lanes.add_column(name, justify="right" if name == "latency" else "left")
     for lane in found.lanes:
-        outcome = []
-        if lane.refused:
-            outcome.append(f"refused: {lane.refused}")
-        if lane.revoked:
-            outcome.append("revoked")
-        if lane.duplicates:
-            outcome.append(f"{lane.duplicates} duplicate(s) suppressed")
-        if lane.overdue:
-            outcome.append("receipt overdue")
         lanes.add_row(
             lane.alert_id,
             f"{lane.originator} > {lane.recipient}" + (" (onward)" if lane.onward else ""),
@@ -198,7 +189,7 @@ def render_trace(found: Trace, console: Console) -> None:
             _time(lane.received)[11:],
             _ms(lane.latency_ms),
             lane.receipt or "",
-            ", ".join(outcome),
+            lane.outcome(),
         )
     console.print(lanes)
 

@@ -52,7 +52,7 @@ class AlertRow:
     received: int
     """Recipients that accepted it."""
     refused: int
-    """Recipients it was refused to (at sending or on arrival)."""
+    """Recipients it was refused to (at sending or on arrival) and never reached."""
     revoked: bool
     """Whether a recipient logged its revocation."""
     trace: Trace
@@ -170,7 +170,7 @@ def _row(alert_id: str, found: Trace) -> AlertRow:
         first=first.timestamp,
         recipients=len(found.lanes),
         received=sum(1 for lane in found.lanes if lane.received is not None),
-        refused=sum(1 for lane in found.lanes if lane.refused is not None),
+        refused=sum(1 for lane in found.lanes if lane.refused and lane.received is None),
         revoked=any(lane.revoked is not None for lane in found.lanes),
         trace=found,
     )

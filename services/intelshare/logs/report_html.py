@@ -225,22 +225,13 @@ def _trace_json(data: ReportData) -> str:
 
 
 def _lane(lane: Lane) -> dict[str, object]:
-    outcome = []
-    if lane.refused:
-        outcome.append(f"refused: {lane.refused}")
-    if lane.revoked:
-        outcome.append("revoked")
-    if lane.duplicates:
-        outcome.append(f"{lane.duplicates} duplicate(s) suppressed")
-    if lane.overdue:
-        outcome.append("receipt overdue")
     return {
         "route": f"{lane.originator} → {lane.recipient}" + (" (onward)" if lane.onward else ""),
         "sent": _time(lane.sent, date=False),
         "received": _time(lane.received, date=False),
         "lat": lane.latency_ms,
         "receipt": lane.receipt or "",
-        "outcome": ", ".join(outcome),
+        "outcome": lane.outcome(),
     }
 
 

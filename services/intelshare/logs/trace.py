@@ -49,7 +49,8 @@ class Lane:
     receipt: str | None
     """The last receipt status the recipient gave, if any."""
     refused: str | None
-    """The rule that refused sending to this recipient, or rejected it on arrival."""
+    """The rule that refused sending to this recipient, or rejected it on arrival (kept when
+    a later attempt got through, e.g. onward sharing once consent was granted)."""
     revoked: datetime | None
     """When the recipient stopped using it after a revocation."""
     duplicates: int
@@ -58,6 +59,21 @@ class Lane:
     """Whether the originator logged this recipient's receipt as overdue."""
     onward: bool
     """True when the recipient got it by onward sharing, not from the originator."""
+
+    def outcome(self) -> str:
+        """What became of this copy, in a few words (empty when nothing went wrong)."""
+        parts = []
+        if self.refused and self.received:
+            parts.append(f"refused at first ({self.refused}), then accepted")
+        elif self.refused:
+            parts.append(f"refused: {self.refused}")
+        if self.revoked:
+            parts.append("revoked")
+        if self.duplicates:
+            parts.append(f"{self.duplicates} duplicate(s) suppressed")
+        if self.overdue:
+            parts.append("receipt overdue")
+        return ", ".join(parts)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
