@@ -173,7 +173,8 @@ def _wait_until_running(compose: Compose) -> None:
 def compose() -> Iterator[Compose]:
     """The intelshare network up and healthy; everything it made is removed afterwards."""
     project = os.environ.get("INTELSHARE_E2E_PROJECT", "intelshare-e2e")
-    env = {**os.environ, "KAFKA_HOST_PORT": str(_free_port())}
+    # The default story spans four hours on the scenario clock: a minute at 240x.
+    env = {"REPLAY_SPEED": "240", **os.environ, "KAFKA_HOST_PORT": str(_free_port())}
     network = Compose(
         command=(*_compose_command(), "-f", str(COMPOSE_FILE), "-p", project),
         project=project,
