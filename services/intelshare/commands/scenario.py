@@ -27,6 +27,7 @@ from rich.progress import (
 from intelshare.durations import format_duration, parse_duration
 from intelshare.errors import CheckFailed, ScenarioError, SettingsError
 from intelshare.log import configure_library_logging
+from intelshare.network import default_network
 from intelshare.replay import ReplayOptions, timeline
 from intelshare.replay_render import (
     duplicates_hint,
@@ -37,6 +38,8 @@ from intelshare.replay_render import (
 )
 from intelshare.replay_session import KafkaSetup, fresh_prefix, replay_on_kafka
 from intelshare.scenario import CheckReport, check_scenario, load_scenario
+from intelshare.scenario_gen import GenerateOptions
+from intelshare.scenario_gen import generate as generate_scenario
 from intelshare.settings import DEFAULT_BOOTSTRAP, Settings
 
 scenario_app = typer.Typer(
@@ -85,6 +88,59 @@ def check(file: FileArgument, seed: SeedOption = None) -> None:
         f"{report.summary()}: {outline.alerts} alerts, {outline.messages} messages over "
         f"{format_duration(outline.duration)}, {expectations} expectations"
     )
+
+
+@scenario_app.command("generate")
+def generate(
+    *,
+    alerts: Annotated[int, typer.Option("--alerts", "-n", help="Number of new alerts.")] = 1000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same file).")] = 1,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Write here instead of standard output.", show_default=False
+        ),
+    ] = None,
+    countries: Annotated[
+        str | None,
+        typer.Option(
+            "--countries",
+            help="Comma-separated countries that take part (default: the whole network), "
+            "e.g. GB,RS,MK,XK,AL,TR for the compose demo's consumers.",
+            show_default=False,
+        ),
+    ] = None,
+    interval: Annotated[
+        str, typer.Option("--interval", help="Mean time between steps on the scenario clock.")
+    ] = "2s",
+) -> None:
+    """Write a synthetic scenario of N alerts shaped like the route, for load runs.
+
+    The file is written step by step and ends with exact-count expectations, so a replay
+    of it (e.g. --as-fast-as-possible --with-consumers) checks that nothing was lost.
+    """
+    if alerts < 1:
+        raise SettingsError(f"--alerts: {alerts} must be at least 1")
+    gap = _offset(interval, "--interval")
+    assert gap is not None
+    chosen = (
+        tuple(c.strip().upper() for c in countries.split(",") if c.strip()) if countries else ()
+    )
+    options = GenerateOptions(alerts=alerts, seed=seed, countries=chosen, interval=gap)
+    network = default_network()
+    unknown = [c for c in chosen if network.country(c) is None]
+    if unknown:
+        raise SettingsError(f"--countries: {', '.join(unknown)} not in the network")
+    try:
+        if output is None:
+            steps = generate_scenario(sys.stdout, network, options)
+        else:
+            with output.open("w", encoding="utf-8") as out:
+                steps = generate_scenario(out, network, options)
+    except ValueError as error:
+        raise SettingsError(f"--countries: {error}") from error
+    if output is not None:
+        typer.echo(f"{output}: {steps} steps, {alerts} alerts (seed {seed})", err=True)
 
 
 def _offset(text: str | None, flag: str) -> timedelta | None:
