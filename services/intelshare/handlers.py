@@ -289,7 +289,6 @@ class Handlers:
             trace_id=trace or (sent.trace_id if sent is not None else None),
             **where,
             latency_ms=latency_ms(receipt["sent_at"], now),
-            round_trip_ms=latency_ms(sent.created_at, now) if sent is not None else None,
         )
         mark = ReceiptMark(
             alert_id=copy[0], revision=copy[1], recipient=copy[2], status=receipt["status"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
@@ -21,7 +22,7 @@ from intelshare.producer import INVALID_RECORD
 from intelshare.schemas import default_registry
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Iterable
+    from collections.abc import AsyncGenerator, Callable, Iterable
     from pathlib import Path
 
     from intelshare.log import EventLog
@@ -41,7 +42,7 @@ class Line:
     """Why the line is not an alert."""
 
 
-async def from_generator(alerts: Iterable[dict[str, Any]]) -> AsyncIterator[Line]:
+async def from_generator(alerts: Iterable[dict[str, Any]]) -> AsyncGenerator[Line, None]:
     """Records from any iterable (the generator), numbered."""
     for number, record in enumerate(alerts, start=1):
         yield Line(number=number, record=record)
@@ -59,7 +60,7 @@ def parse_line(text: str, number: int) -> Line:
     return Line(number=number, record=None, error=f"line {number}: {errors[0]}")
 
 
-async def from_json_lines(path: Path | None) -> AsyncIterator[Line]:
+async def from_json_lines(path: Path | None) -> AsyncGenerator[Line, None]:
     """Alerts from a JSON-lines file, or standard input when ``path`` is None or ``-``.
 
     Raises:
@@ -74,24 +75,31 @@ async def from_json_lines(path: Path | None) -> AsyncIterator[Line]:
         except OSError as error:
             raise IntelshareError(f"{path}: cannot read: {error}") from error
     loop = asyncio.get_running_loop()
-    try:
-        number = 0
-        while True:
-            # Reading may block (a pipe); a worker thread keeps the event loop free.
-            text = await loop.run_in_executor(None, stream.readline)
-            if not text:
-                return
-            number += 1
-            if text.strip():
-                yield parse_line(text, number)
-    finally:
-        if stream is not sys.stdin:
-            stream.close()
+    queue: asyncio.Queue[str] = asyncio.Queue(maxsize=1000)
+
+    def read() -> None:
+        # A daemon thread: a pipe that never ends must not keep the process from exiting.
+        try:
+            for text in stream:
+                asyncio.run_coroutine_threadsafe(queue.put(text), loop).result()
+            asyncio.run_coroutine_threadsafe(queue.put(""), loop).result()
+        except RuntimeError:
+            pass  # the event loop ended first: the producer stopped before the input did
+        finally:
+            if stream is not sys.stdin:
+                stream.close()
+
+    threading.Thread(target=read, name="json-lines", daemon=True).start()
+    number = 0
+    while text := await queue.get():
+        number += 1
+        if text.strip():
+            yield parse_line(text, number)
 
 
 async def pump(
     publisher: Publisher,
-    lines: AsyncIterator[Line],
+    lines: AsyncGenerator[Line, None],
     *,
     rate: float,
     count: int | None,
@@ -106,29 +114,48 @@ async def pump(
     published = 0
     interval = 1.0 / rate if rate > 0 else 0.0
     next_at = time.monotonic()
-    async for line in lines:
-        if stop.is_set() or (count is not None and published >= count):
-            break
-        if line.record is None:
-            _refuse(publisher.log, line)
-            continue
-        try:
-            result = await publisher.publish(line.record)
-        except EncodeError:
-            continue  # logged as refused by the publisher
-        published += 1
-        if on_result is not None:
-            on_result(result)
-        if interval:
-            next_at += interval
-            delay = next_at - time.monotonic()
-            if delay > 0:
-                # Waiting on the stop event makes a signal end the pause at once.
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), delay)
-            else:
-                next_at = time.monotonic()  # behind schedule: do not burst to catch up
+    if count is not None and count <= 0:
+        return 0
+    async with contextlib.aclosing(lines):
+        while (line := await _next(lines, stop)) is not None:
+            if line.record is None:
+                _refuse(publisher.log, line)
+                continue
+            try:
+                result = await publisher.publish(line.record)
+            except EncodeError:
+                continue  # logged as refused by the publisher
+            published += 1
+            if on_result is not None:
+                on_result(result)
+            if stop.is_set() or (count is not None and published >= count):
+                break
+            await _pace(interval, stop, next_at)
+            next_at = max(next_at + interval, time.monotonic() - interval)
     return published
+
+
+async def _next(lines: AsyncGenerator[Line, None], stop: asyncio.Event) -> Line | None:
+    # The next line, or None at the end of the source or as soon as stop is set (a quiet
+    # pipe must not delay a clean stop).
+    reading = asyncio.ensure_future(anext(lines, None))
+    stopping = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({reading, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if not reading.done():
+        reading.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reading
+        return None
+    return reading.result()
+
+
+async def _pace(interval: float, stop: asyncio.Event, next_at: float) -> None:
+    # Waiting on the stop event makes a signal end the pause at once.
+    delay = next_at + interval - time.monotonic()
+    if interval and delay > 0:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay)
 
 
 def _refuse(log: EventLog, line: Line) -> None:
