@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from intelshare.replay import ReplayReport
     from intelshare.timeline import Entry
 
+_LATENCY_KINDS = frozenset({"receives", "receipt", "revoked"})
+"""Expectations whose observed time is a latency (how long after sending)."""
 _VERBS = {
     "alert": "alert",
     "receipt": "receipt",
@@ -85,7 +87,8 @@ def results_table(report: ReplayReport) -> Table:
     for result in report.results:
         met = result.status is Status.MET
         observed = result.observed
-        if result.latency is None and result.first_at is not None:
+        timed = result.expectation.kind in _LATENCY_KINDS and result.latency is not None
+        if not timed and result.first_at is not None:
             since = (result.first_at - report.started_at).total_seconds()
             observed = f"at +{since:.3f}s"
         table.add_row(

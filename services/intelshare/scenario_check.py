@@ -118,11 +118,13 @@ class Checker:
         for country in onward:
             if country in (known.header.originator, step.by):
                 self.reader.error(where, f"{country} already has {step.name}")
-        if isinstance(step, ConsentRequestStep):
-            return
+        # The originator's service grants what the requester could then share with consent.
+        consent = isinstance(step, ConsentRequestStep)
         when = self.scenario.start + step.at
         decisions = [
-            check_send(self.scenario.network, known.header, c, when, sender=step.by)
+            check_send(
+                self.scenario.network, known.header, c, when, sender=step.by, consent=consent
+            )
             for c in onward
             if c not in (known.header.originator, step.by)
         ]

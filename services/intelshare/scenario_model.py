@@ -156,6 +156,8 @@ class ConsentRequestStep(Step):
     """Countries it wants to share with."""
     reason: str
     """Why."""
+    expect_refused: bool = False
+    """The scenario means the originator to refuse some of the onward countries."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

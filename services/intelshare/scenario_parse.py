@@ -74,7 +74,7 @@ _STEP_KEYS: Final = {
     "update": ("at", "update", "expect", *FIELD_KEYS),
     "revoke": ("at", "revoke"),
     "receipt": ("at", "receipt", "by", "status", "note"),
-    "consent_request": ("at", "consent_request", "by", "onward_to", "reason"),
+    "consent_request": ("at", "consent_request", "by", "onward_to", "reason", "expect"),
     "share_onward": ("at", "share_onward", "by", "to", "expect"),
     "pause": ("at", "pause"),
 }
@@ -320,6 +320,7 @@ def _consent_request(
         countries(reader, found["onward_to"], "onward_to", network) if "onward_to" in found else ()
     )
     reason = reader.string(found["reason"], "reason") if "reason" in found else None
+    refused = _expect_refused(reader, found.get("expect"))
     if by is None or not onward:
         return None
     return ConsentRequestStep(
@@ -330,6 +331,7 @@ def _consent_request(
         by=by,
         onward_to=onward,
         reason=reason or "onward sharing with partners on the route",
+        expect_refused=refused,
     )
 
 

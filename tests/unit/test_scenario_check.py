@@ -267,6 +267,15 @@ def test_every_problem_is_reported_not_just_the_first(tmp_path: Path) -> None:
             id="onward-needs-consent",
         ),
         pytest.param(
+            "  - alert: a\n    from: GB\n    to: RS\n    category: MODUS_OPERANDI\n"
+            "    tlp: TLP_GREEN\n  - update: a\n  - consent_request: a\n    by: RS\n"
+            "    onward_to: [MK]\n",
+            13,
+            16,
+            "RS -> MK is refused (not-originator)",
+            id="consent-for-an-update",
+        ),
+        pytest.param(
             "  - alert: a\n    from: GB\n    to: RS\n    agency: GB-XYZ\n",
             8,
             13,
