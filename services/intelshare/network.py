@@ -18,7 +18,7 @@ import yaml
 
 from intelshare.errors import NetworkError
 from intelshare.handling import TLP_ORDER
-from intelshare.schemas import default_registry
+from intelshare.policy import known_categories
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -269,7 +269,7 @@ def _parties(reader: _Reader, node: yaml.Node, ident: str, codes: frozenset[str]
 
 
 def _categories(reader: _Reader, node: yaml.Node, ident: str) -> frozenset[str]:
-    known = frozenset(default_registry().enum_symbols("Alert", "Category")) - {"UNKNOWN"}
+    known = known_categories()
     categories: set[str] = set()
     for item in reader.sequence(node, f"{ident} categories"):
         category = reader.string(item, f"a category of {ident}")

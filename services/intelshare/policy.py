@@ -6,6 +6,7 @@ refusals by rule. The network and the clock are arguments; nothing here touches 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Final
@@ -76,8 +77,10 @@ class Decision:
             raise PolicyViolation(self.rule, self.reason)
 
 
+@functools.cache
 def known_categories() -> frozenset[str]:
     """Category symbols of the newest Alert schema, without the UNKNOWN default."""
+    # Cached: every send check asks, and reading the symbols walks the schema definition.
     return frozenset(default_registry().enum_symbols("Alert", "Category")) - {"UNKNOWN"}
 
 
