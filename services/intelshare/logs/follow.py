@@ -16,7 +16,7 @@ from typing import IO, TYPE_CHECKING
 
 from intelshare.errors import LogInputError
 from intelshare.logs.lines import ReadCounts, parse_line
-from intelshare.logs.reader import MAX_LINE_BYTES, STDIN, expand, is_log_file, read_events
+from intelshare.logs.reader import MAX_LINE_BYTES, STDIN, expand, log_files_in, read_events
 
 if TYPE_CHECKING:
     import threading
@@ -140,11 +140,9 @@ def follow_events(
 def _new_files(directories: Sequence[str], known: dict[str, _Tail]) -> list[str]:
     found: list[str] = []
     for directory in directories:
-        for root, subdirs, names in os.walk(directory):
-            subdirs[:] = sorted(name for name in subdirs if not name.startswith("."))
-            for name in sorted(names):
-                path = str(Path(root) / name)
-                # Compressed files are finished rotations, never appended to.
-                if is_log_file(name) and not name.endswith(".gz") and path not in known:
-                    found.append(path)
+        for file in log_files_in(Path(directory)):
+            path = str(file)
+            # Compressed files are finished rotations, never appended to.
+            if not path.endswith(".gz") and path not in known:
+                found.append(path)
     return found

@@ -47,7 +47,7 @@ def expand(sources: Sequence[str]) -> list[str]:
             continue
         path = Path(source)
         if path.is_dir():
-            files.extend(str(found) for found in _search(path))
+            files.extend(str(found) for found in log_files_in(path))
         elif path.exists():
             files.append(source)
         else:
@@ -62,7 +62,8 @@ def is_log_file(name: str) -> bool:
     return name.removesuffix(".gz").endswith(LOG_SUFFIXES)
 
 
-def _search(root: Path) -> Iterator[Path]:
+def log_files_in(root: Path) -> Iterator[Path]:
+    """The log files below ``root`` (see :func:`is_log_file`), hidden folders skipped, sorted."""
     for directory, subdirs, names in os.walk(root):
         subdirs[:] = sorted(name for name in subdirs if not name.startswith("."))
         for name in sorted(names):
