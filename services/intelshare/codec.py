@@ -78,8 +78,7 @@ def encode(registry: SchemaRegistry, name: str, record: dict[str, Any]) -> bytes
 def encode_with(schema: Schema, record: dict[str, Any]) -> bytes:
     """Encode ``record`` with an already looked-up schema version."""
     out = io.BytesIO()
-    out.write(MARKER)
-    out.write(schema.fingerprint)
+    out.write(header(schema))
     try:
         # Missing fields with a default are filled in; unknown fields are refused.
         fastavro.schemaless_writer(out, schema.parsed, record, strict_allow_default=True)
