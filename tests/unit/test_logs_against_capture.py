@@ -109,7 +109,10 @@ def run(*args: str) -> str:
 def capture(request: pytest.FixtureRequest) -> tuple[list[str], list[tuple[str, int, dict]]]:
     """A capture's file names and its independently read events."""
     paths = CAPTURES[request.param]
-    return [str(p) for p in paths], naive_events(paths)
+    events = naive_events(paths)
+    # An empty capture would let every comparison below pass on two empty sides.
+    assert events, f"{request.param}: no events in {paths}"
+    return [str(p) for p in paths], events
 
 
 def test_filter_by_each_country_and_event_matches_line_for_line(capture):
