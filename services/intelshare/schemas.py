@@ -61,6 +61,9 @@ class SchemaRegistry:
     _by_full_name: dict[str, Schema] = field(repr=False)
     _newest: dict[str, Schema] = field(repr=False)
     _by_fingerprint: dict[bytes, Schema] = field(repr=False)
+    _enums: dict[tuple[str, str], tuple[str, ...]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @classmethod
     def from_schemas(cls, schemas: Iterable[Schema]) -> SchemaRegistry:
@@ -126,10 +129,17 @@ class SchemaRegistry:
 
     def enum_symbols(self, name: str, enum_name: str) -> tuple[str, ...]:
         """Symbols of a named enum inside a record schema, e.g. ``("Alert", "Category")``."""
-        found = _find_named(self.get(name).definition, enum_name)
-        if found is None or found.get("type") != "enum":
-            raise SchemaError(f"{name} has no enum {enum_name}")
-        return tuple(found["symbols"])
+        schema = self.get(name)
+        # Remembered: scenario steps and policy checks ask again and again, and finding the
+        # enum walks the whole definition.
+        key = (schema.full_name, enum_name)
+        symbols = self._enums.get(key)
+        if symbols is None:
+            found = _find_named(schema.definition, enum_name)
+            if found is None or found.get("type") != "enum":
+                raise SchemaError(f"{name} has no enum {enum_name}")
+            symbols = self._enums[key] = tuple(found["symbols"])
+        return symbols
 
 
 def _find_named(node: object, short_name: str) -> Mapping[str, Any] | None:
