@@ -142,7 +142,7 @@ class Consumer(Service):
             network=self.network,
             log=self.log,
             state=self.store.state,
-            history=read_history(self.log.path, self.country),
+            history=read_history(self.log.path, self.country, self.settings.topic_prefix),
             publisher=self._publisher,
             clock=self._clock,
         )

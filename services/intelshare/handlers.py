@@ -52,6 +52,20 @@ class InvalidMessage(IntelshareError):
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class Message:
+    """One decoded message and where it came from."""
+
+    decoded: Decoded
+    """The record and its schema."""
+    raw: bytes
+    """The value as received."""
+    where: dict[str, Any]
+    """Its topic, partition and offset (log fields)."""
+    trace: str | None
+    """The trace id header, if any."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class PendingWrite:
     """A record to write, and what to do once the broker has acknowledged it."""
 
@@ -109,7 +123,7 @@ class Handlers:
             if decoded.name not in EXPECTED[kind]:
                 raise InvalidMessage(f"a {decoded.schema_name} message does not belong on {kind}")
             handler = getattr(self, f"_on_{decoded.name.lower()}")
-            await handler(decoded, where, trace)
+            await handler(Message(decoded=decoded, raw=record.value, where=where, trace=trace))
         except (IntelshareError, KeyError, TypeError, ValueError) as error:
             if isinstance(error, IntelshareError) and error.retriable:
                 raise  # the broker is in trouble, not the message
@@ -117,7 +131,8 @@ class Handlers:
 
     # --- inbox ----------------------------------------------------------------------------
 
-    async def _on_alert(self, decoded: Decoded, where: dict[str, Any], trace: str | None) -> None:
+    async def _on_alert(self, message: Message) -> None:
+        decoded, where, trace = message.decoded, message.where, message.trace
         header = AlertHeader.from_record(decoded.record)
         now = self.clock()
         arrival = decide(
@@ -148,13 +163,11 @@ class Handlers:
             self.log.info(events.ALERT_REVOKED, **fields)
         else:
             self.log.info(events.ALERT_RECEIVED, **fields)
-        entry = self._remember_arrival(header, arrival, decoded)
+        entry = self._remember_arrival(header, arrival, message.raw)
         if not self._receipt(header, RECEIPT_STATUS[arrival.verdict], arrival.rule, trace):
             self.effects.memory.append(entry)  # no receipt to wait for
 
-    def _remember_arrival(
-        self, header: AlertHeader, arrival: Arrival, decoded: Decoded
-    ) -> InboxEntry:
+    def _remember_arrival(self, header: AlertHeader, arrival: Arrival, raw: bytes) -> InboxEntry:
         status = {Verdict.REJECTED: "rejected", Verdict.REVOKED: "revoked"}.get(
             arrival.verdict, "received"
         )
@@ -165,9 +178,8 @@ class Handlers:
             originator=header.originator,
             case_id=header.case_id,
             receipt_sent=False,
-            record=codec.encode_with(decoded.reader, decoded.record)
-            if arrival.verdict is Verdict.RECEIVED
-            else None,
+            # The bytes as received: they decode later by their own fingerprint.
+            record=raw if arrival.verdict is Verdict.RECEIVED else None,
         )
         self.state.apply(entry)
         return entry
@@ -226,9 +238,8 @@ class Handlers:
         )
         return True
 
-    async def _on_consentgrant(
-        self, decoded: Decoded, where: dict[str, Any], trace: str | None
-    ) -> None:
+    async def _on_consentgrant(self, message: Message) -> None:
+        decoded, where, trace = message.decoded, message.where, message.trace
         grant = decoded.record
         if grant["requester"] != self.country:
             raise InvalidMessage(f"consent {grant['consent_id']} answers {grant['requester']}")
@@ -268,7 +279,8 @@ class Handlers:
 
     # --- receipts topic -------------------------------------------------------------------
 
-    async def _on_receipt(self, decoded: Decoded, where: dict[str, Any], trace: str | None) -> None:
+    async def _on_receipt(self, message: Message) -> None:
+        decoded, where, trace = message.decoded, message.where, message.trace
         receipt = decoded.record
         if receipt["originator"] != self.country:
             raise InvalidMessage(f"receipt {receipt['receipt_id']} is for {receipt['originator']}")
@@ -296,9 +308,8 @@ class Handlers:
         self.state.apply(mark)
         self.effects.memory.append(mark)
 
-    async def _on_consentrequest(
-        self, decoded: Decoded, where: dict[str, Any], trace: str | None
-    ) -> None:
+    async def _on_consentrequest(self, message: Message) -> None:
+        decoded, where, trace = message.decoded, message.where, message.trace
         request = decoded.record
         if request["originator"] != self.country:
             raise InvalidMessage(f"consent {request['consent_id']} asks {request['originator']}")

@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from intelshare import events
+from intelshare.network import alerts_topic, receipts_topic
 from intelshare.policy import check_receive
 
 if TYPE_CHECKING:
@@ -115,14 +116,16 @@ def decide(
 _HANDLED_EVENTS = frozenset({events.ALERT_RECEIVED, events.ALERT_REVOKED, events.ALERT_REJECTED})
 
 
-def read_history(path: Path | None, country: str) -> LogHistory:
-    """What ``country``'s consumer logged in ``path`` (a missing file is an empty history).
+def read_history(path: Path | None, country: str, prefix: str = "") -> LogHistory:
+    """What ``country``'s consumer logged in ``path`` about its topics under ``prefix``.
 
-    Lines that are not this consumer's events (other services, torn last lines) are skipped.
+    Lines that are not this consumer's events (other services, other topic prefixes, torn
+    last lines) are skipped; a missing file is an empty history.
     """
     history = LogHistory()
     if path is None or not path.exists():
         return history
+    inbox = alerts_topic(country, prefix)
     with path.open(encoding="utf-8", errors="replace") as lines:
         for line in lines:
             if '"alert.' not in line and '"receipt.sent"' not in line:
@@ -133,14 +136,17 @@ def read_history(path: Path | None, country: str) -> LogHistory:
                 continue
             if not isinstance(event, dict) or event.get("country") != country:
                 continue
-            if event.get("service") != "consumer":
-                continue
             alert_id, revision = event.get("alert_id"), event.get("revision")
-            if not isinstance(alert_id, str) or not isinstance(revision, int):
+            if event.get("service") != "consumer" or not isinstance(alert_id, str):
                 continue
-            name = event.get("event")
-            if name in _HANDLED_EVENTS:
+            if not isinstance(revision, int):
+                continue
+            name, topic = event.get("event"), event.get("topic")
+            # The same file may hold another exercise's events (another prefix): skip those.
+            if name in _HANDLED_EVENTS and topic == inbox:
                 history.handled[alert_id] = max(history.handled.get(alert_id, 0), revision)
-            elif name == events.RECEIPT_SENT:
+            elif name == events.RECEIPT_SENT and topic == receipts_topic(
+                str(event.get("originator")), prefix
+            ):
                 history.receipted.add((alert_id, revision))
     return history

@@ -94,20 +94,15 @@ class EventLog:
         pretty = fmt == "pretty" or (fmt == "auto" and stream.isatty())
         self._listeners: list[Callable[[EventDict], None]] = []
         self._sink: AuditSink | None = None
-        renderer: Any = (
-            structlog.dev.ConsoleRenderer(colors=stream.isatty(), sort_keys=False)
+        # JSON is rendered once and the same text goes to the log and the audit topic.
+        last: list[Any] = (
+            [self._fan_out, structlog.dev.ConsoleRenderer(colors=stream.isatty(), sort_keys=False)]
             if pretty
-            else structlog.processors.JSONRenderer(serializer=_dumps)
+            else [self._fan_out_json]
         )
         self._logger = structlog.BoundLogger(
             structlog.WriteLogger(stream),
-            processors=[
-                structlog.processors.add_log_level,
-                _add_timestamp,
-                _tidy,
-                self._fan_out,
-                renderer,
-            ],
+            processors=[structlog.processors.add_log_level, _add_timestamp, _tidy, *last],
             context={"service": service, "country": country},
         )
 
@@ -145,15 +140,19 @@ class EventLog:
     def _fan_out(
         self, _: object, __: str, event: MutableMapping[str, Any]
     ) -> MutableMapping[str, Any]:
+        self._share(event, None)
+        return event
+
+    def _fan_out_json(self, _: object, __: str, event: MutableMapping[str, Any]) -> str:
+        return self._share(event, to_json(dict(event)))
+
+    def _share(self, event: MutableMapping[str, Any], line: str | None) -> str:
         for listener in self._listeners:
             listener(dict(event))
         if self._sink is not None and event.get("event") in ALL_EVENTS:
-            self._sink.offer(str(event.get("country", "")), to_json(dict(event)).encode())
-        return event
-
-
-def _dumps(obj: Any, **_: Any) -> str:  # noqa: ANN401 - structlog passes the event dict
-    return to_json(obj)
+            line = line if line is not None else to_json(dict(event))
+            self._sink.offer(str(event.get("country", "")), line.encode())
+        return line or ""
 
 
 class _Repeats(logging.Filter):

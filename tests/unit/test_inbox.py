@@ -119,49 +119,59 @@ def test_onward_copy_names_the_last_hop_as_sender() -> None:
 
 
 def test_history_reads_only_this_consumers_events(tmp_path) -> None:
-    """read_history keeps this country's consumer events and skips the rest and torn lines."""
+    """read_history keeps this consumer's events under its prefix; skips the rest, torn lines."""
     path = tmp_path / "consumer-RS.log"
+    mine = {"service": "consumer", "country": "RS", "originator": "GB"}
     lines = [
         {
+            **mine,
             "event": "alert.received",
-            "service": "consumer",
-            "country": "RS",
             "alert_id": "A",
             "revision": 1,
+            "topic": "x.intel.alerts.RS",
         },
         {
+            **mine,
             "event": "alert.revoked",
-            "service": "consumer",
-            "country": "RS",
             "alert_id": "A",
             "revision": 2,
+            "topic": "x.intel.alerts.RS",
         },
         {
+            **mine,
             "event": "receipt.sent",
-            "service": "consumer",
-            "country": "RS",
             "alert_id": "A",
             "revision": 1,
+            "topic": "x.intel.receipts.GB",
         },
         {
+            **mine,
             "event": "alert.received",
-            "service": "consumer",
+            "alert_id": "Z",
+            "revision": 1,
+            "topic": "y.intel.alerts.RS",
+        },
+        {
+            **mine,
+            "event": "alert.received",
             "country": "MK",
             "alert_id": "B",
             "revision": 1,
+            "topic": "x.intel.alerts.MK",
         },
         {
+            **mine,
             "event": "alert.sent",
             "service": "producer",
-            "country": "RS",
             "alert_id": "C",
             "revision": 1,
+            "topic": "x.intel.alerts.GB",
         },
     ]
     path.write_text("\n".join(json.dumps(x) for x in lines) + '\n{"event": "alert.rec')
 
-    history = read_history(path, "RS")
+    history = read_history(path, "RS", "x.")
 
     assert history.handled == {"A": 2}
     assert history.receipted == {("A", 1)}
-    assert read_history(tmp_path / "missing.log", "RS").handled == {}
+    assert read_history(tmp_path / "missing.log", "RS", "x.").handled == {}
