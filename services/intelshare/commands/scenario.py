@@ -330,7 +330,8 @@ def _run(report: CheckReport, setup: KafkaSetup, options: ReplayOptions) -> None
     console = Console(stderr=True)
     prefix = setup.settings.topic_prefix
     console.print(
-        f"replaying {report.path} ({report.outline.messages} messages, "
+        f"checked in {report.seconds:.1f} s; replaying {report.path} "
+        f"({report.outline.messages} messages, "
         f"{format_duration(report.outline.duration)} on the scenario clock) at "
         f"{setup.settings.bootstrap}" + (f", topic prefix {prefix}" if prefix else ""),
         highlight=False,
