@@ -168,6 +168,7 @@ class Handlers:
             self.effects.memory.append(entry)  # no receipt to wait for
 
     def _remember_arrival(self, header: AlertHeader, arrival: Arrival, raw: bytes) -> InboxEntry:
+        keep = arrival.verdict is Verdict.RECEIVED and header.handling.needs_consent_for_onward
         status = {Verdict.REJECTED: "rejected", Verdict.REVOKED: "revoked"}.get(
             arrival.verdict, "received"
         )
@@ -178,8 +179,9 @@ class Handlers:
             originator=header.originator,
             case_id=header.case_id,
             receipt_sent=False,
-            # The bytes as received: they decode later by their own fingerprint.
-            record=raw if arrival.verdict is Verdict.RECEIVED else None,
+            # Kept (as received; they decode by their own fingerprint) only where onward
+            # sharing needs consent: the consumer shares on itself once consent is granted.
+            record=raw if keep else None,
         )
         self.state.apply(entry)
         return entry

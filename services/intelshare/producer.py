@@ -331,7 +331,10 @@ class Publisher(Service):
     def sent_entries(
         self, header: AlertHeader, recipients: Sequence[str], data: bytes, trace_id: str
     ) -> list[Entry]:
-        """What the state topic should remember of a sent revision: each copy and the record."""
+        """What the state topic should remember of a sent revision.
+
+        Each copy, and the record itself when its handling makes onward sharing need consent.
+        """
         memory: list[Entry] = [
             SentCopy(
                 alert_id=header.alert_id,
@@ -344,7 +347,11 @@ class Publisher(Service):
             )
             for r in recipients
         ]
-        memory.append(SentRecord(alert_id=header.alert_id, revision=header.revision, record=data))
+        if header.handling.needs_consent_for_onward:
+            # Kept to decide consent requests; other alerts may be shared on without asking.
+            memory.append(
+                SentRecord(alert_id=header.alert_id, revision=header.revision, record=data)
+            )
         return memory
 
     async def write(
