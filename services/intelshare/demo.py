@@ -168,6 +168,8 @@ async def run_demo(
             await stack.enter_async_context(service)
         stop_consumers = asyncio.Event()
         receiving = [asyncio.create_task(c.run(stop_consumers)) for c in consumers]
+        # Runs before the services stop (last in, first out), also when interrupted.
+        stack.push_async_callback(_settle_tasks, receiving)
         sending = [
             asyncio.create_task(
                 pump(
@@ -184,6 +186,7 @@ async def run_demo(
             )
             for p in publishers
         ]
+        stack.push_async_callback(_settle_tasks, sending)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), options.duration)
         stop.set()
@@ -192,6 +195,12 @@ async def run_demo(
         stop_consumers.set()
         await asyncio.gather(*receiving)
     return check_events(network, collected)
+
+
+async def _settle_tasks(tasks: list[asyncio.Task[Any]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def _drain(

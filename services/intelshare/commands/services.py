@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -27,6 +28,8 @@ from intelshare.producer import Publisher
 from intelshare.settings import DEFAULT_BOOTSTRAP, Settings
 from intelshare.sources import from_generator, from_json_lines, pump
 from intelshare.topics import ensure_topics, plan_topics
+
+T = TypeVar("T")
 
 Bootstrap = Annotated[
     str,
@@ -90,6 +93,15 @@ ConnectTimeout = Annotated[
 ]
 
 
+def _run(main: Coroutine[Any, Any, T]) -> T:
+    """Run a command's coroutine; an interrupt that cannot wait (a second Ctrl-C) exits 130."""
+    try:
+        return asyncio.run(main)
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        typer.echo("intelshare: interrupted", err=True)
+        raise typer.Exit(130) from None
+
+
 def topics(
     *,
     bootstrap: Bootstrap = DEFAULT_BOOTSTRAP,
@@ -127,7 +139,7 @@ def topics(
         partitions=partitions,
         replication_factor=replication_factor,
     )
-    report = asyncio.run(ensure_topics(settings, specs))
+    report = _run(ensure_topics(settings, specs))
     for spec in specs:
         state = "created" if spec.name in report.created else "exists "
         config = " ".join(f"{k}={v}" for k, v in spec.config.items())
@@ -216,7 +228,7 @@ def producer(
         finally:
             remove()
 
-    asyncio.run(main())
+    _run(main())
 
 
 def consumer(
@@ -250,7 +262,7 @@ def consumer(
         log_file=log_file,
         connect_timeout=connect_timeout,
     )
-    asyncio.run(run_until_signalled(Consumer(settings)))
+    _run(run_until_signalled(Consumer(settings)))
 
 
 def demo(
@@ -326,7 +338,7 @@ def demo(
             "alert got a receipt; no dead letters; no alert logged twice"
         )
 
-    asyncio.run(main())
+    _run(main())
 
 
 def register(app: typer.Typer) -> None:
