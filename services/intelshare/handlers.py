@@ -287,8 +287,8 @@ class Handlers:
         if receipt["originator"] != self.country:
             raise InvalidMessage(f"receipt {receipt['receipt_id']} is for {receipt['originator']}")
         copy = (receipt["alert_id"], receipt["revision"], receipt["recipient"])
-        if copy in self.state.receipts:
-            return  # a redelivered receipt: already logged
+        if receipt["receipt_id"] in self.state.receipt_ids:
+            return  # a redelivered receipt: already logged (a later answer has another id)
         now = self.clock()
         sent = self.state.sent.get(copy)
         self.log.info(
@@ -305,7 +305,11 @@ class Handlers:
             latency_ms=latency_ms(receipt["sent_at"], now),
         )
         mark = ReceiptMark(
-            alert_id=copy[0], revision=copy[1], recipient=copy[2], status=receipt["status"]
+            alert_id=copy[0],
+            revision=copy[1],
+            recipient=copy[2],
+            status=receipt["status"],
+            receipt_id=receipt["receipt_id"],
         )
         self.state.apply(mark)
         self.effects.memory.append(mark)

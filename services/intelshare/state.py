@@ -100,7 +100,11 @@ class SentRecord:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ReceiptMark:
-    """An originator got a receipt for one copy (key ``receipt/<id>/<revision>/<CC>``)."""
+    """An originator got one receipt (key ``receipt/<alert id>/<revision>/<CC>/<receipt id>``).
+
+    A recipient may answer one copy several times (RECEIVED at once, HIT or NO_HIT later), so
+    each receipt id is a fact of its own.
+    """
 
     alert_id: str
     """The alert."""
@@ -110,11 +114,14 @@ class ReceiptMark:
     """Who answered."""
     status: str
     """The receipt's status."""
+    receipt_id: str = ""
+    """The receipt's own id (a redelivery repeats it)."""
 
     @property
     def key(self) -> str:
         """The state topic key."""
-        return _SEP.join(("receipt", self.alert_id, str(self.revision), self.recipient))
+        parts = ("receipt", self.alert_id, str(self.revision), self.recipient, self.receipt_id)
+        return _SEP.join(parts)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -226,7 +233,9 @@ class CountryState:
     records: dict[tuple[str, int], bytes] = field(default_factory=dict)
     """Alerts as sent, by id and revision."""
     receipts: dict[Copy, str] = field(default_factory=dict)
-    """Receipt status per copy answered."""
+    """The latest receipt status per copy answered."""
+    receipt_ids: set[str] = field(default_factory=set)
+    """Every receipt id taken in (a redelivered receipt repeats its id)."""
     overdue: set[Copy] = field(default_factory=set)
     """Copies already reported overdue."""
     consents: dict[str, ConsentEntry] = field(default_factory=dict)
@@ -248,6 +257,7 @@ class CountryState:
                 self.records[(entry.alert_id, entry.revision)] = entry.record
             case ReceiptMark():
                 self.receipts[(entry.alert_id, entry.revision, entry.recipient)] = entry.status
+                self.receipt_ids.add(entry.receipt_id)
             case OverdueMark():
                 self.overdue.add((entry.alert_id, entry.revision, entry.recipient))
             case ConsentEntry():

@@ -260,3 +260,38 @@ async def test_every_event_is_mirrored_to_the_audit_topic(kafka_bootstrap, topic
     assert sorted(names) == sorted(
         v.split(b'"event":"')[1].split(b'"')[0].decode() for v in audited
     )
+
+
+async def test_a_later_answer_is_logged_but_a_repeated_receipt_is_not(
+    kafka_bootstrap, topics, tmp_path
+):
+    """RS's automatic RECEIVED, then its HIT, both reach GB's log; the HIT sent twice, once."""
+    async with services(kafka_bootstrap, topics, tmp_path) as net:
+        await net.consumer("RS")
+        await net.consumer("GB")
+        gb = await net.publisher("GB")
+        record = alert("GB", ["RS"])
+        await gb.publish(record)
+        await net.events.wait("receipt.received", country="GB")
+        hit = {
+            "receipt_id": "RS-HIT-1",
+            "alert_id": record["alert_id"],
+            "revision": 1,
+            "case_id": record["case_id"],
+            "originator": "GB",
+            "recipient": "RS",
+            "status": "HIT",
+            "rule": None,
+            "note": "lorry stopped at Preševo",
+            "sent_at": datetime.now(UTC),
+        }
+        value = codec.encode(default_registry(), "Receipt", hit)
+        for _ in range(2):
+            await produce_raw(kafka_bootstrap, receipts_topic("GB", topics), value, b"GB-CASE-1")
+        await net.events.wait("receipt.received", 2, country="GB")
+        await produce_raw(kafka_bootstrap, receipts_topic("GB", topics), value, b"GB-CASE-1")
+        await gb.publish(alert("GB", ["RS"], case_id="GB-CASE-1"))
+        await net.events.wait("receipt.received", 3, country="GB")
+
+    statuses = [e["status"] for e in net.events.named("receipt.received")]
+    assert statuses == ["RECEIVED", "HIT", "RECEIVED"]

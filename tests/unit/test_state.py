@@ -54,7 +54,8 @@ def sent(due: datetime | None, recipient: str = "RS") -> SentCopy:
         pytest.param(sent(NOW + timedelta(hours=8)), id="sent"),
         pytest.param(SentRecord(alert_id="GB-1", revision=1, record=b"\x00\x01"), id="record"),
         pytest.param(
-            ReceiptMark(alert_id="GB-1", revision=1, recipient="RS", status="HIT"), id="receipt"
+            ReceiptMark(alert_id="GB-1", revision=1, recipient="RS", status="HIT", receipt_id="R9"),
+            id="receipt",
         ),
         pytest.param(OverdueMark(alert_id="GB-1", revision=1, recipient="RS"), id="overdue"),
         pytest.param(
@@ -113,3 +114,17 @@ def test_due_lists_unanswered_copies_once() -> None:
     assert [c.recipient for c in state.due(NOW)] == ["RS"]
     state.apply(OverdueMark(alert_id="GB-1", revision=1, recipient="RS"))
     assert list(state.due(NOW)) == []
+
+
+def test_several_receipts_for_one_copy_are_each_remembered() -> None:
+    """RECEIVED then HIT for the same copy: both ids are known; the latest status stands."""
+    state = CountryState()
+    for receipt_id, status in (("R1", "RECEIVED"), ("R2", "HIT")):
+        state.apply(
+            ReceiptMark(
+                alert_id="GB-1", revision=1, recipient="RS", status=status, receipt_id=receipt_id
+            )
+        )
+
+    assert state.receipt_ids == {"R1", "R2"}
+    assert state.receipts[("GB-1", 1, "RS")] == "HIT"
