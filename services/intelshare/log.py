@@ -180,13 +180,44 @@ class _Repeats(logging.Filter):
         return True
 
 
-def configure_library_logging(level: int = logging.WARNING) -> None:
+class _JsonFormatter(logging.Formatter):
+    """A library's log record as one JSON object, shaped like the services' own events."""
+
+    def __init__(self, service: str | None, country: str | None) -> None:
+        super().__init__()
+        self._fields = {"service": service, "country": country}
+
+    def format(self, record: logging.LogRecord) -> str:
+        moment = datetime.fromtimestamp(record.created, UTC)
+        event = {
+            "timestamp": utc_timestamp(moment),
+            "level": record.levelname.lower(),
+            "event": "kafka.client",
+            **{k: v for k, v in self._fields.items() if v},
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        return to_json(event)
+
+
+def configure_library_logging(
+    level: int = logging.WARNING,
+    *,
+    fmt: LogFormat = "auto",
+    service: str | None = None,
+    country: str | None = None,
+) -> None:
     """Send aiokafka's own warnings to standard error, one line each, repeats suppressed.
 
-    Standard output stays reserved for the service's JSON events.
+    Standard output stays reserved for the service's events. As JSON (``json``, or ``auto``
+    when standard error is not a terminal) each line is an object with ``event``
+    ``kafka.client``, so a merged stream (``docker compose logs``) stays one JSON per line.
     """
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    if fmt == "json" or (fmt == "auto" and not sys.stderr.isatty()):
+        handler.setFormatter(_JsonFormatter(service, country))
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(_Repeats())
     root = logging.getLogger("aiokafka")
     root.handlers[:] = [handler]
