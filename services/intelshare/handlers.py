@@ -8,7 +8,7 @@ once the receipt is really written), plus state entries written after those.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Final
 
 from intelshare import codec, events
@@ -229,7 +229,7 @@ class Handlers:
             )
             known = self.state.inbox.get(header.alert_id)
             if known is not None and known.revision == header.revision:
-                marked = InboxEntry(**{**_fields(known), "receipt_sent": True})
+                marked = replace(known, receipt_sent=True)
                 self.state.apply(marked)
                 self.effects.memory.append(marked)
 
@@ -396,10 +396,6 @@ class Handlers:
             )
             self.state.apply(mark)
             self.effects.memory.append(mark)
-
-
-def _fields(entry: InboxEntry) -> dict[str, Any]:
-    return {name: getattr(entry, name) for name in entry.__dataclass_fields__}
 
 
 def _iso(moment: datetime | None) -> str | None:
