@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 if TYPE_CHECKING:
-    import subprocess
-
     from conftest import Compose
 
 # Bringing the network up and replaying the scenario take minutes, counted in the first test.
@@ -39,7 +41,9 @@ def _events(output: str) -> list[dict[str, Any]]:
 @pytest.fixture(scope="session")
 def replayed(compose: Compose) -> subprocess.CompletedProcess[str]:
     """The default scenario replayed once through the ``replay`` service."""
+    started = time.monotonic()
     result = compose.run("run", "--rm", "replay", check=False, timeout=900)
+    print(f"replay exited {result.returncode} after {time.monotonic() - started:.1f}s")  # noqa: T201
     print(result.stdout[-4000:], result.stderr[-4000:])  # noqa: T201  shown when a test fails
     return result
 
@@ -94,3 +98,20 @@ def test_no_alert_crosses_between_rs_and_xk(
     """With no RS-XK agreement, neither country's consumer holds an alert from the other."""
     received = [e for e in inbox_events[receiver] if e["event"] == "alert.received"]
     assert all(e.get("originator") != sender for e in received), received
+
+
+@pytest.mark.parametrize("country", COUNTRIES)
+def test_logs_stats_reads_a_consumers_compose_log(
+    compose: Compose, replayed: subprocess.CompletedProcess[str], country: str
+) -> None:
+    """``compose logs consumer-xx | intelshare logs stats`` counts only alerts to that country."""
+    del replayed
+    stats = subprocess.run(
+        [str(Path(sys.executable).with_name("intelshare")), "logs", "stats", "--format", "json"],
+        input=compose.logs(f"consumer-{country.lower()}"),
+        capture_output=True,
+        check=True,
+        text=True,
+    )
+    received = json.loads(stats.stdout)["received"]
+    assert all(route.endswith(f">{country}") for route in received), received
