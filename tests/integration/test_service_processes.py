@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import subprocess
 from collections import Counter
 
 import pytest
 from servicekit import (
+    INTELSHARE,
     log_lines,
     make_topics,
     services,
@@ -18,6 +20,7 @@ from servicekit import (
 )
 
 from intelshare.alerts import new_alert
+from intelshare.network import default_network
 
 
 def alert(number: int) -> dict:
@@ -145,3 +148,16 @@ async def test_unreachable_broker_is_said_once_then_given_up(tmp_path):
     last = stderr_path(log).read_text().strip().splitlines()[-1]
     assert last.startswith("intelshare: error: Kafka broker at 127.0.0.1:1 unreachable")
     assert [e["event"] for e in log_lines(log)] == ["broker.unreachable"]
+
+
+async def test_topics_command_is_idempotent(kafka_bootstrap, topic_prefix, create_topics):
+    """`intelshare topics` creates every topic once; run again it changes nothing and exits 0."""
+    args = [str(INTELSHARE), "topics", "--bootstrap", kafka_bootstrap, "--prefix", topic_prefix]
+    first = subprocess.run(args, capture_output=True, text=True, check=False)  # noqa: ASYNC221
+    second = subprocess.run(args, capture_output=True, text=True, check=False)  # noqa: ASYNC221
+
+    count = len(default_network().codes) * 4 + 1
+    assert (first.returncode, second.returncode) == (0, 0)
+    assert first.stdout.splitlines()[-1].startswith(f"{count} created, 0 already there")
+    assert second.stdout.splitlines()[-1].startswith(f"0 created, {count} already there")
+    assert f"created  {topic_prefix}intel.state.RS  cleanup.policy=compact" in first.stdout
