@@ -42,6 +42,7 @@ from intelshare.scenario_yaml import (
     Where,
     iter_step_nodes,
     read_top_level,
+    scan_references,
 )
 from intelshare.timeline import end_of
 
@@ -123,7 +124,12 @@ def check_scenario(path: Path, *, seed: str | None = None) -> CheckReport:
     try:
         scenario = parse_header(reader, read_top_level(path, reader), path, seed)
         if scenario is not None:
-            checker = Checker(reader, scenario)
+            # A first, cheap pass over the parser's events finds which alerts later steps
+            # name; only those are remembered in full while checking a long scenario.
+            keep = scan_references(path, reader)
+            if keep is not None:
+                keep |= {e.alert for e in scenario.expectations if e.alert is not None}
+            checker = Checker(reader, scenario, keep)
             for index, node in enumerate(iter_step_nodes(path, reader)):
                 checker.step(parse_step(reader, node, index, scenario, checker.cursor), node)
             outline, ids = checker.finish()

@@ -62,8 +62,16 @@ def value_node(node: yaml.Node, key: str) -> yaml.Node:
 class Checker:
     """Checks a scenario's steps in order and learns what a replay needs to stream them."""
 
-    def __init__(self, reader: Reader, scenario: Scenario) -> None:
-        """Problems go to ``reader``; ``scenario`` gives network, seed and start."""
+    def __init__(
+        self, reader: Reader, scenario: Scenario, keep: frozenset[str] | None = None
+    ) -> None:
+        """Problems go to ``reader``; ``scenario`` gives network, seed and start.
+
+        ``keep``: the alerts later steps or expectations refer to (None: all of them). Only
+        their headers are kept; of every other alert, only the line that names it.
+        """
+        self._keep = keep
+        self._lines: dict[str, int] = {}
         self.reader = reader
         self.scenario = scenario
         self.cursor = timedelta(0)
@@ -145,8 +153,8 @@ class Checker:
     def _known(self, name: str, node: yaml.Node) -> _Known | None:
         self._referenced.add(name)
         known = self._alerts.get(name)
-        if known is None:
-            hint = suggest(name, self._alerts) if len(self._alerts) < _SUGGEST_LIMIT else ""
+        if known is None and name not in self._lines:
+            hint = suggest(name, self._lines) if len(self._lines) < _SUGGEST_LIMIT else ""
             hint = hint if hint.startswith("; did") else ""
             self.reader.error(
                 node, f"unknown alert {name!r}: no alert step before this one names it{hint}"
@@ -160,13 +168,14 @@ class Checker:
             self.reader.warn(node, f"{by} never gets {name} (policy refuses it), yet answers it")
 
     def _alert(self, step: AlertStep, node: yaml.Node) -> None:
-        if step.name in self._alerts:
-            first = self._alerts[step.name].where
+        if step.name in self._lines:
+            first = self._lines[step.name]
             self.reader.error(
                 value_node(node, "alert"),
-                f"alert name {step.name!r} is already used at line {first.line}",
+                f"alert name {step.name!r} is already used at line {first}",
             )
             return
+        self._lines[step.name] = step.where.line
         ids = {}
         for name in step.fields.related or ():
             related = self._known(name, value_node(node, "related"))
@@ -195,7 +204,8 @@ class Checker:
             return
         header = AlertHeader.from_record(record)
         allowed = self._policy(header, node, step.expect_refused, self.scenario.start + step.at)
-        self._alerts[step.name] = _Known(header=header, where=step.where, allowed=allowed)
+        if self._keep is None or step.name in self._keep:
+            self._alerts[step.name] = _Known(header=header, where=step.where, allowed=allowed)
 
     def _update(self, step: UpdateStep, node: yaml.Node, known: _Known) -> None:
         if known.revoked is not None:
@@ -275,17 +285,17 @@ class Checker:
             if name is None:
                 continue
             known = self._alerts.get(name)
-            if known is None:
-                hint = suggest(name, self._alerts) if len(self._alerts) < _SUGGEST_LIMIT else ""
+            if known is None and name not in self._lines:
+                hint = suggest(name, self._lines) if len(self._lines) < _SUGGEST_LIMIT else ""
                 hint = hint if hint.startswith("; did") else ""
                 self.reader.error(
                     expectation.where, f"{expectation.kind}: unknown alert {name!r}{hint}"
                 )
-                continue
-            ids[name] = known.header.alert_id
+            if known is not None:
+                ids[name] = known.header.alert_id
         outline = Outline(
             steps=self._steps,
-            alerts=len(self._alerts),
+            alerts=len(self._lines),
             messages=self._messages,
             duration=self.cursor,
             referenced=frozenset(self._referenced),

@@ -260,15 +260,19 @@ class _Composer:
 
     def skip(self) -> None:
         """Consume one node's events without building it."""
+        self.skip_from(self.event())
+
+    def skip_from(self, event: Any) -> None:  # noqa: ANN401 - see the class docstring
+        """Consume the rest of the node that ``event`` (already taken) starts."""
         depth = 0
         while True:
-            event = self.event()
             if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
                 depth += 1
             elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
                 depth -= 1
             if depth == 0:
                 return
+            event = self.event()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -352,6 +356,64 @@ def read_top_level(path: Path, reader: Reader) -> TopLevel:
         if isinstance(item, TopLevel):
             return item
     raise FatalSyntax("no top level")  # pragma: no cover - _walk always yields it
+
+
+REFERENCE_KEYS: Final = frozenset(
+    {"update", "revoke", "receipt", "consent_request", "share_onward", "related"}
+)
+"""Step keys whose values name earlier alerts."""
+
+
+def _scan_step(composer: _Composer, found: set[str]) -> bool:
+    """Add the names one step mapping refers to; False when an alias could hide one."""
+    exact = True
+    while not isinstance(composer.peek(), yaml.MappingEndEvent):
+        key = composer.event()
+        value = composer.event()
+        exact = exact and not isinstance(value, yaml.AliasEvent)
+        name = key.value if isinstance(key, yaml.ScalarEvent) else None
+        composer.skip_from(key)
+        if name in REFERENCE_KEYS and isinstance(value, yaml.ScalarEvent):
+            found.add(value.value)
+        elif name == "related" and isinstance(value, yaml.SequenceStartEvent):
+            while isinstance(composer.peek(), yaml.ScalarEvent):
+                found.add(composer.event().value)
+        composer.skip_from(value)
+    composer.event()
+    return exact
+
+
+def scan_references(path: Path, reader: Reader) -> frozenset[str] | None:
+    """Every alert name a step refers to, found from parser events without building nodes.
+
+    None when the steps use aliases (a template could hide a reference): then every alert
+    must be remembered. Syntax errors are left for the full read to report.
+    """
+    found: set[str] = set()
+    exact = True
+
+    def steps(composer: _Composer) -> Iterator[yaml.Node]:
+        nonlocal exact
+        if not isinstance(composer.peek(), yaml.SequenceStartEvent):
+            composer.skip()
+            return
+        composer.event()
+        while not isinstance(composer.peek(), yaml.SequenceEndEvent):
+            event = composer.event()
+            if isinstance(event, yaml.MappingStartEvent):
+                exact = _scan_step(composer, found) and exact
+            else:
+                exact = exact and not isinstance(event, yaml.AliasEvent)
+                composer.skip_from(event)
+        composer.event()
+        yield from ()
+
+    try:
+        for _ in _walk(path, Reader(source=reader.source), steps):
+            pass
+    except FatalSyntax:
+        return None
+    return frozenset(found) if exact else None
 
 
 def iter_step_nodes(path: Path, reader: Reader) -> Iterator[yaml.Node]:

@@ -15,6 +15,7 @@ from intelshare.scenario import (
     iter_steps,
     load_scenario,
 )
+from intelshare.scenario_yaml import Reader, scan_references
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -417,3 +418,16 @@ def test_load_scenario_raises_the_first_error_with_its_position(tmp_path: Path) 
     path = write(tmp_path, HEADER + "  - pause: 5\n  - pause: x\n")
     with pytest.raises(ScenarioError, match=r"scenario\.yaml:5:12: error: .*and 1 more"):
         load_scenario(path)
+
+
+def test_references_are_found_without_building_nodes(tmp_path: Path) -> None:
+    """The cheap first pass finds every name later steps refer to, related ones included."""
+    text = (
+        HEADER
+        + "  - {alert: a, from: GB, to: RS}\n  - {alert: b, from: GB, to: RS, related: [a]}\n"
+        "  - {alert: c, from: GB, to: RS}\n  - {update: b}\n  - {receipt: c, by: RS, status: HIT}\n"
+    )
+    path = write(tmp_path, text)
+    assert scan_references(path, Reader(source=str(path))) == {"a", "b", "c"}
+    aliased = text.replace("  - {update: b}\n", "  - &u {update: b}\n  - *u\n")
+    assert scan_references(write(tmp_path, aliased), Reader(source="x")) is None
