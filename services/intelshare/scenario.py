@@ -42,7 +42,6 @@ from intelshare.scenario_yaml import (
     Where,
     iter_step_nodes,
     read_top_level,
-    scan_references,
 )
 from intelshare.timeline import end_of
 
@@ -122,11 +121,11 @@ def check_scenario(path: Path, *, seed: str | None = None) -> CheckReport:
     scenario = outline = None
     ids: dict[str, str] = {}
     try:
-        scenario = parse_header(reader, read_top_level(path, reader), path, seed)
+        # The first pass, over parser events only, also finds which alerts later steps name:
+        # only those are remembered in full while checking a long scenario.
+        top, keep = read_top_level(path, reader)
+        scenario = parse_header(reader, top, path, seed)
         if scenario is not None:
-            # A first, cheap pass over the parser's events finds which alerts later steps
-            # name; only those are remembered in full while checking a long scenario.
-            keep = scan_references(path, reader)
             if keep is not None:
                 keep |= {e.alert for e in scenario.expectations if e.alert is not None}
             checker = Checker(reader, scenario, keep)

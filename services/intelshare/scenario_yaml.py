@@ -346,18 +346,6 @@ def _walk(
             raise _syntax(reader, error) from error
 
 
-def read_top_level(path: Path, reader: Reader) -> TopLevel:
-    """Every top-level key and value except the steps, which are skipped unread.
-
-    Raises:
-        FatalSyntax: the file cannot be read or is not valid YAML (recorded in ``reader``).
-    """
-    for item in _walk(path, reader, None):
-        if isinstance(item, TopLevel):
-            return item
-    raise FatalSyntax("no top level")  # pragma: no cover - _walk always yields it
-
-
 REFERENCE_KEYS: Final = frozenset(
     {"update", "revoke", "receipt", "consent_request", "share_onward", "related"}
 )
@@ -383,11 +371,15 @@ def _scan_step(composer: _Composer, found: set[str]) -> bool:
     return exact
 
 
-def scan_references(path: Path, reader: Reader) -> frozenset[str] | None:
-    """Every alert name a step refers to, found from parser events without building nodes.
+def read_top_level(path: Path, reader: Reader) -> tuple[TopLevel, frozenset[str] | None]:
+    """The top-level keys and values, and every alert name a step refers to.
 
-    None when the steps use aliases (a template could hide a reference): then every alert
-    must be remembered. Syntax errors are left for the full read to report.
+    The steps are not built into nodes: one pass over the parser's events finds the names
+    that update, revoke, receipt, consent, onward and related steps refer to. The names are
+    None when steps use aliases (a template could hide a reference).
+
+    Raises:
+        FatalSyntax: the file cannot be read or is not valid YAML (recorded in ``reader``).
     """
     found: set[str] = set()
     exact = True
@@ -408,12 +400,10 @@ def scan_references(path: Path, reader: Reader) -> frozenset[str] | None:
         composer.event()
         yield from ()
 
-    try:
-        for _ in _walk(path, Reader(source=reader.source), steps):
-            pass
-    except FatalSyntax:
-        return None
-    return frozenset(found) if exact else None
+    for item in _walk(path, reader, steps):
+        if isinstance(item, TopLevel):
+            return item, frozenset(found) if exact else None
+    raise FatalSyntax("no top level")  # pragma: no cover - _walk always yields it
 
 
 def iter_step_nodes(path: Path, reader: Reader) -> Iterator[yaml.Node]:

@@ -15,7 +15,7 @@ from intelshare.scenario import (
     iter_steps,
     load_scenario,
 )
-from intelshare.scenario_yaml import Reader, scan_references
+from intelshare.scenario_yaml import Reader, read_top_level
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -428,6 +428,8 @@ def test_references_are_found_without_building_nodes(tmp_path: Path) -> None:
         "  - {alert: c, from: GB, to: RS}\n  - {update: b}\n  - {receipt: c, by: RS, status: HIT}\n"
     )
     path = write(tmp_path, text)
-    assert scan_references(path, Reader(source=str(path))) == {"a", "b", "c"}
+    _, names = read_top_level(path, Reader(source=str(path)))
+    assert names == {"a", "b", "c"}
     aliased = text.replace("  - {update: b}\n", "  - &u {update: b}\n  - *u\n")
-    assert scan_references(write(tmp_path, aliased), Reader(source="x")) is None
+    _, names = read_top_level(write(tmp_path, aliased), Reader(source="x"))
+    assert names is None
