@@ -172,7 +172,8 @@ def _wait_until_running(compose: Compose) -> None:
 @pytest.fixture(scope="session")
 def compose() -> Iterator[Compose]:
     """The intelshare network up and healthy; everything it made is removed afterwards."""
-    project = os.environ.get("INTELSHARE_E2E_PROJECT", "intelshare-e2e")
+    # One project per run: runs side by side on one machine never touch each other's.
+    project = os.environ.get("INTELSHARE_E2E_PROJECT") or f"intelshare-e2e-{os.getpid()}"
     # The default story spans four hours on the scenario clock: a minute at 240x.
     env = {"REPLAY_SPEED": "240", **os.environ, "KAFKA_HOST_PORT": str(_free_port())}
     network = Compose(
@@ -180,7 +181,7 @@ def compose() -> Iterator[Compose]:
         project=project,
         env=env,
     )
-    network.remove_everything()  # a run killed halfway leaves its project behind
+    network.remove_everything()  # a run killed halfway may have left this project behind
     try:
         started = time.monotonic()
         network.run("up", "--detach", "--no-build")
