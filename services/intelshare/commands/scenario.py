@@ -351,10 +351,15 @@ def _run(report: CheckReport, setup: KafkaSetup, options: ReplayOptions) -> None
     def advance(done: int) -> None:
         progress.update(task, completed=done)
 
-    with progress:
-        result = asyncio.run(
-            replay_on_kafka(report, setup, options, progress=advance, ready=progress.start)
-        )
+    try:
+        with progress:
+            result = asyncio.run(
+                replay_on_kafka(report, setup, options, progress=advance, ready=progress.start)
+            )
+    except KeyboardInterrupt:
+        # The publishers, the audit reader and any local consumers were stopped on the way out.
+        console.print("replay interrupted; nothing was judged", highlight=False)
+        raise typer.Exit(130) from None
     # Piped output (CI logs, compose) gets a table wide enough not to wrap every row.
     out = Console() if sys.stdout.isatty() else Console(width=160)
     out.print(results_table(result))
