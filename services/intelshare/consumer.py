@@ -14,6 +14,7 @@ log the event -> write receipts and dead letters (acknowledged) -> write state e
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
@@ -33,7 +34,6 @@ from intelshare.producer import Publisher
 from intelshare.statestore import StateStore
 
 if TYPE_CHECKING:
-    import asyncio
     from collections.abc import Callable
 
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -109,6 +109,7 @@ class Consumer(Service):
         self._publisher: Publisher | None = None
         self._handlers: Handlers | None = None
         self._next_overdue = 0.0
+        self._commit_task: asyncio.Task[None] | None = None
         self.handled = 0
         """Messages handled since start."""
 
@@ -119,7 +120,8 @@ class Consumer(Service):
 
     async def _start(self) -> None:
         self._producer = await connect(
-            lambda: make_producer(self.settings, "consumer"),
+            # Receipts, state and dead letters of a batch are enqueued together: no linger.
+            lambda: make_producer(self.settings, "consumer", linger_ms=0),
             what="consumer's producer",
             settings=self.settings,
             log=self.log,
@@ -169,6 +171,7 @@ class Consumer(Service):
 
     async def _stop(self) -> None:
         try:
+            await self._committed()
             if self._consumer is not None:
                 await self._consumer.stop()
             await self.store.stop()
@@ -212,7 +215,16 @@ class Consumer(Service):
                 self._next_overdue = time.monotonic() + OVERDUE_EVERY
             await self.settle()
             if done:
-                await self._commit(done)
+                # The commit runs while the next batch is fetched and handled; the one before
+                # it must have finished, so commits never overtake each other.
+                await self._committed()
+                self._commit_task = asyncio.create_task(self._commit(done))
+        await self._committed()
+
+    async def _committed(self) -> None:
+        if self._commit_task is not None:
+            task, self._commit_task = self._commit_task, None
+            await task
 
     async def settle(self) -> None:
         """Write what the handled messages caused and wait for every acknowledgement.

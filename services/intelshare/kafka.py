@@ -56,15 +56,18 @@ def header_map(raw: Sequence[tuple[str, bytes]] | None) -> dict[str, str]:
     return found
 
 
-def make_producer(settings: Settings, service: str) -> AIOKafkaProducer:
-    """An idempotent ``acks=all`` producer with this service's client id."""
+def make_producer(settings: Settings, service: str, *, linger_ms: int = 2) -> AIOKafkaProducer:
+    """An idempotent ``acks=all`` producer with this service's client id.
+
+    ``linger_ms``: a few milliseconds of batching cost little latency and save requests when
+    many publishes run at once; a service that writes each batch in one go needs none.
+    """
     return AIOKafkaProducer(
         bootstrap_servers=settings.bootstrap,
         client_id=settings.client_id_for(service),
         acks="all",
         enable_idempotence=True,
-        # A few milliseconds of batching costs little latency and saves requests under load.
-        linger_ms=2,
+        linger_ms=linger_ms,
         request_timeout_ms=30_000,
     )
 
