@@ -134,7 +134,10 @@ def test_follow_refuses_stdin_mixed_with_files(log: Path):
 
 def test_follow_command_streams_appended_lines_through_a_pipe(log: Path):
     """``intelshare logs --follow`` flushes each event into a pipe and stops cleanly on Ctrl-C."""
-    command = [sys.executable, "-c", "from intelshare.cli import main; main()", "logs"]
+    # A shell without job control starts background jobs with SIGINT ignored and the child
+    # would inherit that; Ctrl-C is what this test is about, so the child restores it first.
+    restore = "import signal; signal.signal(signal.SIGINT, signal.default_int_handler)"
+    command = [sys.executable, "-c", f"{restore}; from intelshare.cli import main; main()", "logs"]
     with subprocess.Popen(
         [*command, "--follow", "-f", "jsonl", "--event", "alert.received", str(log)],
         stdout=subprocess.PIPE,
