@@ -110,12 +110,16 @@ def totals_line(report: ReplayReport) -> str:
 
     return (
         f"{report.published} messages published in {report.publish_seconds:.2f} s "
-        f"({report.throughput:,.0f}/s); copies sent {count(ev.ALERT_SENT)}, "
+        f"({_rate(report.throughput)}/s); copies sent {count(ev.ALERT_SENT)}, "
         f"received {count(ev.ALERT_RECEIVED)}, revoked {count(ev.ALERT_REVOKED)}, "
         f"refused {count(ev.ALERT_REFUSED)}, rejected {count(ev.ALERT_REJECTED)}, "
         f"receipts {count(ev.RECEIPT_RECEIVED)}, dead letters {count(ev.MESSAGE_DEADLETTERED)}; "
         f"verdict after {report.total_seconds:.1f} s"
     )
+
+
+def _rate(per_second: float) -> str:
+    return f"{per_second:,.0f}" if per_second >= 100 else f"{per_second:.2g}"  # noqa: PLR2004
 
 
 def duplicates_hint(report: ReplayReport, seed: str) -> str | None:
