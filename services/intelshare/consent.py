@@ -260,16 +260,7 @@ async def share_onward(
                 )
             ]
         )
-        results.append(
-            CopyResult(
-                recipient=country,
-                sent=True,
-                topic=metadata.topic,
-                partition=metadata.partition,
-                offset=metadata.offset,
-                reason="sent",
-            )
-        )
+        results.append(CopyResult.written(country, metadata))
         publisher.log.info(
             events.ALERT_SHARED_ONWARD,
             **header.log_fields(),
@@ -281,10 +272,4 @@ async def share_onward(
             offset=metadata.offset,
             latency_ms=latency_ms(header.created_at, publisher.now()),
         )
-    return PublishResult(
-        alert_id=header.alert_id,
-        revision=header.revision,
-        case_id=header.case_id,
-        trace_id=trace_id,
-        copies=tuple(results),
-    )
+    return PublishResult.of(header, trace_id, results)

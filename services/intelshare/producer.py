@@ -187,14 +187,7 @@ class Publisher(Service):
             memory = self.sent_entries(header, allowed, data, trace_id)
         acks = await self.acknowledged([*writes, *(self.remember(e) for e in memory)])
         for recipient, metadata in zip(allowed, acks, strict=False):
-            results[recipient] = CopyResult(
-                recipient=recipient,
-                sent=True,
-                topic=metadata.topic,
-                partition=metadata.partition,
-                offset=metadata.offset,
-                reason="sent",
-            )
+            results[recipient] = CopyResult.written(recipient, metadata)
             self.log.info(
                 events.ALERT_SENT,
                 **fields,
@@ -204,13 +197,7 @@ class Publisher(Service):
                 offset=metadata.offset,
                 latency_ms=latency_ms(header.created_at, self._clock()),
             )
-        return PublishResult(
-            alert_id=header.alert_id,
-            revision=header.revision,
-            case_id=header.case_id,
-            trace_id=trace_id,
-            copies=tuple(results[r] for r in addressed),
-        )
+        return PublishResult.of(header, trace_id, (results[r] for r in addressed))
 
     async def update(
         self,

@@ -11,7 +11,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from datetime import datetime
+
+    from aiokafka.structs import RecordMetadata
 
     from intelshare.alerts import AlertHeader
 
@@ -35,6 +38,18 @@ class CopyResult:
     reason: str = ""
     """Why it was refused, or under which agreement it went."""
 
+    @classmethod
+    def written(cls, recipient: str, metadata: RecordMetadata) -> CopyResult:
+        """A copy the broker acknowledged at ``metadata``'s place."""
+        return cls(
+            recipient=recipient,
+            sent=True,
+            topic=metadata.topic,
+            partition=metadata.partition,
+            offset=metadata.offset,
+            reason="sent",
+        )
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class PublishResult:
@@ -50,6 +65,17 @@ class PublishResult:
     """The trace id every copy and log event of this publication carries."""
     copies: tuple[CopyResult, ...] = field(default_factory=tuple)
     """One result per addressed recipient, in address order."""
+
+    @classmethod
+    def of(cls, header: AlertHeader, trace_id: str, copies: Iterable[CopyResult]) -> PublishResult:
+        """The result of publishing ``header``'s revision as ``copies``."""
+        return cls(
+            alert_id=header.alert_id,
+            revision=header.revision,
+            case_id=header.case_id,
+            trace_id=trace_id,
+            copies=tuple(copies),
+        )
 
     @property
     def sent_to(self) -> tuple[str, ...]:
