@@ -23,13 +23,13 @@ from aiokafka import ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
 
 from intelshare.audit import AuditMirror
-from intelshare.errors import IntelshareError, SettingsError
+from intelshare.errors import IntelshareError
 from intelshare.handlers import Effects, Handlers
 from intelshare.inbox import read_history
 from intelshare.kafka import connect, make_consumer, make_producer
 from intelshare.lifecycle import Service
 from intelshare.log import EventLog
-from intelshare.network import alerts_topic, audit_topic, load_network, receipts_topic
+from intelshare.network import alerts_topic, audit_topic, receipts_topic
 from intelshare.producer import Publisher
 from intelshare.statestore import StateStore
 
@@ -85,10 +85,7 @@ class Consumer(Service):
         """Prepare (nothing connects until :meth:`start`)."""
         super().__init__()
         self.settings = settings
-        self.country = settings.require_country()
-        self.network = network or load_network(settings.network_path)
-        if self.network.country(self.country) is None:
-            raise SettingsError(f"country: {self.country} is not in {self.network.source}")
+        self.country, self.network = settings.country_network(network)
         self.stop_timeout = settings.stop_timeout
         self.inbox = alerts_topic(self.country, settings.topic_prefix)
         self.receipts = receipts_topic(self.country, settings.topic_prefix)

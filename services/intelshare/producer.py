@@ -21,7 +21,7 @@ from aiokafka.errors import KafkaError
 from intelshare import codec, consent, events
 from intelshare.alerts import AlertHeader, revise, revoke
 from intelshare.audit import AuditMirror
-from intelshare.errors import BrokerUnavailable, EncodeError, SettingsError
+from intelshare.errors import BrokerUnavailable, EncodeError
 from intelshare.kafka import (
     HEADER_HANDLING,
     HEADER_ORIGINATOR,
@@ -34,7 +34,7 @@ from intelshare.kafka import (
 )
 from intelshare.lifecycle import Service
 from intelshare.log import EventLog
-from intelshare.network import alerts_topic, audit_topic, load_network
+from intelshare.network import alerts_topic, audit_topic
 from intelshare.policy import check_send
 from intelshare.results import (
     ConsentResult,
@@ -86,10 +86,7 @@ class Publisher(Service):
         """Prepare (nothing connects until :meth:`start`)."""
         super().__init__()
         self.settings = settings
-        self.country = settings.require_country()
-        self.network = network or load_network(settings.network_path)
-        if self.network.country(self.country) is None:
-            raise SettingsError(f"country: {self.country} is not in {self.network.source}")
+        self.country, self.network = settings.country_network(network)
         self.stop_timeout = settings.stop_timeout
         self.registry = default_registry()
         self._clock = clock

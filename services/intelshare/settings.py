@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from intelshare.errors import SettingsError
-from intelshare.network import COUNTRY_CODES
+from intelshare.network import COUNTRY_CODES, Network, load_network
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -130,6 +130,17 @@ class Settings:
         if self.country is None:
             raise SettingsError(f"country: not set (--country or {ENV['country']})")
         return self.country
+
+    def country_network(self, network: Network | None = None) -> tuple[str, Network]:
+        """The country and the network it is in (``network``, else the configured file).
+
+        Raises SettingsError when no country is set or the network does not know it.
+        """
+        country = self.require_country()
+        network = network or load_network(self.network_path)
+        if network.country(country) is None:
+            raise SettingsError(f"country: {country} is not in {network.source}")
+        return country, network
 
     def client_id_for(self, service: str) -> str:
         """The Kafka client id of one service: one identity per country and role."""
