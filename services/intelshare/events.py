@@ -76,3 +76,34 @@ ALL_EVENTS: Final = frozenset(
         MESSAGE_DEADLETTERED,
     }
 )
+
+# The service's own life: logged, never mirrored to the audit topic (no partner needs them).
+CONSUMER_STARTED: Final = "consumer.started"
+"""A consumer joined its group and is reading its inbox."""
+CONSUMER_STOPPED: Final = "consumer.stopped"
+"""A consumer stopped (``handled``: messages handled)."""
+COMMIT_FAILED: Final = "commit.failed"
+"""Committing a batch's offsets failed (``error``); the batch will be read again."""
+BROKER_UNREACHABLE: Final = "broker.unreachable"
+"""A client could not reach the broker yet and keeps trying."""
+BROKER_REACHABLE: Final = "broker.reachable"
+"""A client reached the broker after failed attempts."""
+CONSENT_NOT_USED: Final = "consent.not_used"
+"""A consent answer arrived that was not acted on (refused, or the alert is not held)."""
+KAFKA_CLIENT: Final = "kafka.client"
+"""A Kafka client library's own warning (``logger``, ``message``), on standard error."""
+
+SERVICE_EVENTS: Final = frozenset(
+    {
+        CONSUMER_STARTED,
+        CONSUMER_STOPPED,
+        COMMIT_FAILED,
+        BROKER_UNREACHABLE,
+        BROKER_REACHABLE,
+        CONSENT_NOT_USED,
+        KAFKA_CLIENT,
+    }
+)
+"""Events about the service itself, beside the audit events of ``ALL_EVENTS``."""
+LOGGED_EVENTS: Final = ALL_EVENTS | SERVICE_EVENTS
+"""Every event name a service logs: what ``intelshare logs`` reads and filters on."""

@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from intelshare.cli import app
-from intelshare.events import ALL_EVENTS
+from intelshare.events import LOGGED_EVENTS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "logs"
 CAPTURES = {
@@ -50,7 +50,7 @@ def naive_events(paths: list[Path]) -> list[tuple[str, int, dict]]:
                     continue
             if (
                 isinstance(obj, dict)
-                and obj.get("event") in ALL_EVENTS
+                and obj.get("event") in LOGGED_EVENTS
                 and isinstance(obj.get("timestamp"), str)
                 and isinstance(obj.get("country"), str)
             ):

@@ -28,7 +28,7 @@ def test_logs_without_a_sub_command_filters_as_jsonl_when_piped(runner: CliRunne
     result = runner.invoke(app, ["logs", "-c", "RS", "-q", *SOURCES])
     assert result.exit_code == 0, result.output
     objects = [json.loads(line) for line in result.stdout.splitlines()]
-    assert len(objects) == 7
+    assert len(objects) == 8
     assert {obj["country"] for obj in objects} == {"RS"}
     assert objects[0]["alert_id"] == "GB-0001"
 
@@ -56,7 +56,7 @@ def test_table_format_shows_one_row_per_event_and_counts_on_stderr(runner: CliRu
     assert lines[0].split()[:3] == ["time", "cc", "event"]
     assert len(lines) == 3
     assert "handling-above-cap" in lines[2]
-    assert "24 events, 10 skipped" in result.stderr
+    assert "25 events, 9 skipped" in result.stderr
 
 
 def test_stats_json_carries_the_hand_counted_figures(runner: CliRunner):

@@ -31,13 +31,13 @@ def test_counts_match_the_hand_counted_fixture_table():
     """Every line of every fixture is classified as the fixture README counts it."""
     counts = ReadCounts()
     events = list(read_events([str(STORY), str(COMPOSE)], counts))
-    assert len(events) == 24
-    assert (counts.files, counts.lines, counts.events) == (3, 36, 24)
-    assert (counts.blank, counts.not_json, counts.foreign, counts.invalid) == (2, 6, 3, 1)
-    assert counts.skipped == 10
+    assert len(events) == 25
+    assert (counts.files, counts.lines, counts.events) == (3, 36, 25)
+    assert (counts.blank, counts.not_json, counts.foreign, counts.invalid) == (2, 6, 2, 1)
+    assert counts.skipped == 9
     assert counts.summary() == (
-        "read 36 lines from 3 sources: 24 events, 10 skipped "
-        "(6 not JSON, 3 other JSON, 1 invalid events)"
+        "read 36 lines from 3 sources: 25 events, 9 skipped "
+        "(6 not JSON, 2 other JSON, 1 invalid events)"
     )
 
 
@@ -92,7 +92,7 @@ def test_stdin_dash_is_read_in_a_mix_with_files(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
     counts = ReadCounts()
     events = list(read_events([str(COMPOSE), "-"], counts))
-    assert [event.source for event in events].count("-") == 7
+    assert [event.source for event in events].count("-") == 8
     assert events[0].source == str(COMPOSE)
     assert counts.files == 2
 

@@ -8,6 +8,8 @@ for standard input; with no source and a pipe on stdin, stdin is read.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import os
 import sys
@@ -16,7 +18,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import typer
 from rich.console import Console
@@ -42,7 +44,7 @@ from intelshare.logs.trace import trace
 from intelshare.logs.when import parse_when
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from typer._click import Context  # typer vendors click; this is the type parse_args takes
 
@@ -78,42 +80,48 @@ Sources = Annotated[
         show_default=False,
     ),
 ]
-Countries = Annotated[
-    list[str] | None,
-    typer.Option("--country", "-c", help="Only events logged by this country (repeat or a,b)."),
-]
-Events = Annotated[
-    list[str] | None,
-    typer.Option("--event", "-e", help="Only these event names or patterns, e.g. 'alert.*'."),
-]
-Alerts = Annotated[list[str] | None, typer.Option("--alert", "-a", help="Only this alert id.")]
-Cases = Annotated[list[str] | None, typer.Option("--case", help="Only this case id.")]
-Originators = Annotated[
-    list[str] | None,
-    typer.Option("--originator", "--from", help="Only hops starting at this country."),
-]
-Recipients = Annotated[
-    list[str] | None,
-    typer.Option("--recipient", "--to", help="Only hops ending at this country."),
-]
-Categories = Annotated[
-    list[str] | None, typer.Option("--category", help="Only this alert category.")
-]
-Tlps = Annotated[
-    list[str] | None, typer.Option("--tlp", help="Only this TLP level (AMBER, AMBER+STRICT, ...).")
-]
-Handling = Annotated[
-    list[str] | None,
-    typer.Option("--handling", help="Only events carrying this EU (H0-H3) or UK (P, C) code."),
-]
-Since = Annotated[
-    str | None,
-    typer.Option(help="From this time on: ISO-8601 (2026-11-28T09:00Z) or back from now (15m)."),
-]
-Until = Annotated[
-    str | None,
-    typer.Option(help="Before this time: ISO-8601 or back from now (2h, 1d); exclusive."),
-]
+FILTER_OPTIONS: Final[dict[str, object]] = {
+    "country": Annotated[
+        list[str] | None,
+        typer.Option("--country", "-c", help="Only events logged by this country (repeat or a,b)."),
+    ],
+    "event": Annotated[
+        list[str] | None,
+        typer.Option("--event", "-e", help="Only these event names or patterns, e.g. 'alert.*'."),
+    ],
+    "alert": Annotated[list[str] | None, typer.Option("--alert", "-a", help="Only this alert id.")],
+    "case": Annotated[list[str] | None, typer.Option("--case", help="Only this case id.")],
+    "originator": Annotated[
+        list[str] | None,
+        typer.Option("--originator", "--from", help="Only hops starting at this country."),
+    ],
+    "recipient": Annotated[
+        list[str] | None,
+        typer.Option("--recipient", "--to", help="Only hops ending at this country."),
+    ],
+    "category": Annotated[
+        list[str] | None, typer.Option("--category", help="Only this alert category.")
+    ],
+    "tlp": Annotated[
+        list[str] | None,
+        typer.Option("--tlp", help="Only this TLP level (AMBER, AMBER+STRICT, ...)."),
+    ],
+    "handling": Annotated[
+        list[str] | None,
+        typer.Option("--handling", help="Only events carrying this EU (H0-H3) or UK (P, C) code."),
+    ],
+    "since": Annotated[
+        str | None,
+        typer.Option(
+            help="From this time on: ISO-8601 (2026-11-28T09:00Z) or back from now (15m)."
+        ),
+    ],
+    "until": Annotated[
+        str | None,
+        typer.Option(help="Before this time: ISO-8601 or back from now (2h, 1d); exclusive."),
+    ],
+}
+"""The eleven filter options every ``logs`` command but ``trace`` takes, declared once."""
 Quiet = Annotated[
     bool, typer.Option("--quiet", "-q", help="Do not print the line counts on stderr.")
 ]
@@ -150,34 +158,47 @@ def _sources(sources: list[str] | None) -> list[str]:
     raise LogInputError("no log source given: name files, directories, or - for stdin")
 
 
-def _build_filter(
-    *,
-    country: list[str] | None,
-    event: list[str] | None,
-    alert: list[str] | None,
-    case: list[str] | None,
-    originator: list[str] | None,
-    recipient: list[str] | None,
-    category: list[str] | None,
-    tlp: list[str] | None,
-    handling: list[str] | None,
-    since: str | None,
-    until: str | None,
-) -> EventFilter:
+def _build_filter(values: dict[str, Any]) -> EventFilter:
+    """The filter the options given on the command line describe."""
     now = datetime.now(UTC)
+    since, until = values["since"], values["until"]
     return EventFilter.build(
-        countries=country or (),
-        events=event or (),
-        alert_ids=alert or (),
-        case_ids=case or (),
-        originators=originator or (),
-        recipients=recipient or (),
-        categories=category or (),
-        tlps=tlp or (),
-        handling=handling or (),
+        countries=values["country"] or (),
+        events=values["event"] or (),
+        alert_ids=values["alert"] or (),
+        case_ids=values["case"] or (),
+        originators=values["originator"] or (),
+        recipients=values["recipient"] or (),
+        categories=values["category"] or (),
+        tlps=values["tlp"] or (),
+        handling=values["handling"] or (),
         since=parse_when(since, now=now, option="--since") if since else None,
         until=parse_when(until, now=now, option="--until") if until else None,
     )
+
+
+def with_filter_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Give a command the options of :data:`FILTER_OPTIONS` in place of its ``chosen`` filter.
+
+    The command declares ``chosen: EventFilter``; typer sees the eleven options instead (after
+    the command's own first parameter, the sources), and the command gets the filter they build.
+    """
+    own = list(inspect.signature(command, eval_str=True).parameters.values())
+    added = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=kind)
+        for name, kind in FILTER_OPTIONS.items()
+    ]
+    kept = [param.replace(kind=inspect.Parameter.KEYWORD_ONLY) for param in own]
+    chosen_at = next(i for i, param in enumerate(kept) if param.name == "chosen")
+    del kept[chosen_at]
+
+    @functools.wraps(command)
+    def run(**values: Any) -> None:  # noqa: ANN401 - whatever typer parsed
+        picked = {name: values.pop(name) for name in FILTER_OPTIONS}
+        command(**values, chosen=_build_filter(picked))
+
+    run.__signature__ = inspect.Signature([*kept[:1], *added, *kept[1:]])  # type: ignore[attr-defined]
+    return run
 
 
 def _writer(fmt: OutputFormat | None, *, live: bool) -> EventWriter:
@@ -195,19 +216,11 @@ def _report_counts(counts: ReadCounts, *, quiet: bool) -> None:
 
 
 @logs_app.command("filter")
-def filter_command(  # noqa: PLR0917 - typer maps one parameter to each option
+@with_filter_options
+def filter_command(
     sources: Sources = None,
-    country: Countries = None,
-    event: Events = None,
-    alert: Alerts = None,
-    case: Cases = None,
-    originator: Originators = None,
-    recipient: Recipients = None,
-    category: Categories = None,
-    tlp: Tlps = None,
-    handling: Handling = None,
-    since: Since = None,
-    until: Until = None,
+    *,
+    chosen: EventFilter,
     fmt: Annotated[
         OutputFormat | None,
         typer.Option(
@@ -221,19 +234,6 @@ def filter_command(  # noqa: PLR0917 - typer maps one parameter to each option
     quiet: Quiet = False,
 ) -> None:
     """Print the events that match every option given (all of them when none is)."""
-    chosen = _build_filter(
-        country=country,
-        event=event,
-        alert=alert,
-        case=case,
-        originator=originator,
-        recipient=recipient,
-        category=category,
-        tlp=tlp,
-        handling=handling,
-        since=since,
-        until=until,
-    )
     counts = ReadCounts()
     stop = threading.Event()
     stream: Iterator[LogEvent] = (
@@ -284,36 +284,15 @@ def trace_command(
 
 
 @logs_app.command("stats")
-def stats_command(  # noqa: PLR0917 - typer maps one parameter to each option
+@with_filter_options
+def stats_command(
     sources: Sources = None,
-    country: Countries = None,
-    event: Events = None,
-    alert: Alerts = None,
-    case: Cases = None,
-    originator: Originators = None,
-    recipient: Recipients = None,
-    category: Categories = None,
-    tlp: Tlps = None,
-    handling: Handling = None,
-    since: Since = None,
-    until: Until = None,
+    *,
+    chosen: EventFilter,
     fmt: SummaryFormat = _SummaryFormat.TABLE,
     quiet: Quiet = False,
 ) -> None:
     """Country-by-country figures: sent/received, refusals, dead letters, latency per route."""
-    chosen = _build_filter(
-        country=country,
-        event=event,
-        alert=alert,
-        case=case,
-        originator=originator,
-        recipient=recipient,
-        category=category,
-        tlp=tlp,
-        handling=handling,
-        since=since,
-        until=until,
-    )
     counts = ReadCounts()
     stats = compute_stats(chosen.apply(read_events(_sources(sources), counts)))
     _report_counts(counts, quiet=quiet)
@@ -325,8 +304,11 @@ def stats_command(  # noqa: PLR0917 - typer maps one parameter to each option
 
 
 @logs_app.command("report")
-def report_command(  # noqa: PLR0917 - typer maps one parameter to each option
+@with_filter_options
+def report_command(
     sources: Sources = None,
+    *,
+    chosen: EventFilter,
     output: Annotated[
         Path,
         typer.Option(
@@ -334,33 +316,9 @@ def report_command(  # noqa: PLR0917 - typer maps one parameter to each option
         ),
     ] = Path("report.html"),
     title: Annotated[str, typer.Option(help="The page's heading.")] = TITLE,
-    country: Countries = None,
-    event: Events = None,
-    alert: Alerts = None,
-    case: Cases = None,
-    originator: Originators = None,
-    recipient: Recipients = None,
-    category: Categories = None,
-    tlp: Tlps = None,
-    handling: Handling = None,
-    since: Since = None,
-    until: Until = None,
     quiet: Quiet = False,
 ) -> None:
     """Write one self-contained HTML page: flow diagram, latency chart, refusals, traces."""
-    chosen = _build_filter(
-        country=country,
-        event=event,
-        alert=alert,
-        case=case,
-        originator=originator,
-        recipient=recipient,
-        category=category,
-        tlp=tlp,
-        handling=handling,
-        since=since,
-        until=until,
-    )
     counts = ReadCounts()
     data = ReportCollector().add_all(chosen.apply(read_events(_sources(sources), counts))).result()
     note = f"{counts.lines} lines read, {counts.skipped} skipped"

@@ -7,7 +7,7 @@ from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING
 
 from intelshare.errors import LogInputError
-from intelshare.events import ALL_EVENTS
+from intelshare.events import LOGGED_EVENTS
 from intelshare.logs.model import route_of
 
 if TYPE_CHECKING:
@@ -36,8 +36,8 @@ def check_event_patterns(patterns: Iterable[str]) -> tuple[str, ...]:
     """
     kept = tuple(sorted(split_values(patterns)))
     for pattern in kept:
-        if not any(fnmatchcase(name, pattern) for name in ALL_EVENTS):
-            known = ", ".join(sorted(ALL_EVENTS))
+        if not any(fnmatchcase(name, pattern) for name in LOGGED_EVENTS):
+            known = ", ".join(sorted(LOGGED_EVENTS))
             raise LogInputError(f"--event {pattern!r} matches no event; known events: {known}")
     return kept
 

@@ -16,7 +16,14 @@ from typing import IO, TYPE_CHECKING
 
 from intelshare.errors import LogInputError
 from intelshare.logs.lines import ReadCounts, parse_line
-from intelshare.logs.reader import MAX_LINE_BYTES, STDIN, expand, log_files_in, read_events
+from intelshare.logs.reader import (
+    MAX_LINE_BYTES,
+    STDIN,
+    expand,
+    is_rotated,
+    log_files_in,
+    read_events,
+)
 
 if TYPE_CHECKING:
     import threading
@@ -113,12 +120,13 @@ def follow_events(
             raise LogInputError("--follow reads either - (a pipe) or files, not both")
         yield from read_events([STDIN], counts)
         return
-    # Compressed files are finished rotations: read once, never followed.
-    packed = [path for path in files if path.endswith(".gz")]
-    if packed:
-        yield from read_events(packed, counts)
+    # Rotated files (x.log.1, x.log.2.gz) are finished: read once, never followed, or a
+    # rotation renaming x.log.1 to x.log.2 would be read again.
+    rotated = [path for path in files if is_rotated(path)]
+    if rotated:
+        yield from read_events(rotated, counts)
     directories = [source for source in sources if Path(source).is_dir()]
-    tails = {path: _Tail(path) for path in files if not path.endswith(".gz")}
+    tails = {path: _Tail(path) for path in files if not is_rotated(path)}
     counts.files += len(tails)
     try:
         while not stop.is_set():
@@ -142,7 +150,7 @@ def _new_files(directories: Sequence[str], known: dict[str, _Tail]) -> list[str]
     for directory in directories:
         for file in log_files_in(Path(directory)):
             path = str(file)
-            # Compressed files are finished rotations, never appended to.
-            if not path.endswith(".gz") and path not in known:
+            # Rotated files are finished, never appended to.
+            if not is_rotated(path) and path not in known:
                 found.append(path)
     return found

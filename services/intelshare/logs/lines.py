@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from intelshare.logs.model import LogEvent, is_intelshare, to_event
@@ -19,8 +19,10 @@ _ANSI: Final = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|
 """CSI sequences (colours, cursor moves) and OSC sequences (titles, links)."""
 _COMPOSE_PREFIX: Final = re.compile(r"\s*[A-Za-z0-9][\w.-]*\s*\|\s?")
 """``service-name-1  | `` as written by ``docker compose logs`` (and ``up``)."""
-_DOCKER_TIME: Final = re.compile(r"\d{4}-\d\d-\d\dT[\d:.]+(?:Z|[+-]\d\d:?\d\d)?\s+")
-"""The timestamp ``docker compose logs -t`` puts after the prefix."""
+_DOCKER_TIME: Final = re.compile(r"\d{4}-\d\d-\d\dT[\d:.]+(?:Z|[+-]\d\d:?\d\d)?(?:\s+|$)")
+"""The timestamp ``docker logs -t`` puts first (``docker compose logs -t``: after the prefix)."""
+_BOM: Final = "\ufeff"
+"""A UTF-8 byte-order mark, which some editors and Windows tools put at a file's start."""
 
 
 @dataclass(kw_only=True, slots=True)
@@ -43,6 +45,8 @@ class ReadCounts:
     """Objects named like an intelshare event but without a readable timestamp or country."""
     too_long: int = 0
     """Lines longer than the reader's line limit, skipped without being held in memory."""
+    broken: list[str] = field(default_factory=list)
+    """Files that broke off while being read (a truncated ``.gz``): where, why, after which line."""
 
     @property
     def skipped(self) -> int:
@@ -62,24 +66,27 @@ class ReadCounts:
             if count
         ]
         detail = f" ({', '.join(parts)})" if parts else ""
+        broken = "".join(f"; unreadable from there on: {where}" for where in self.broken)
         return (
             f"read {self.lines} lines from {self.files} sources: "
-            f"{self.events} events, {self.skipped} skipped{detail}"
+            f"{self.events} events, {self.skipped} skipped{detail}{broken}"
         )
 
 
 def unwrap(text: str) -> str:
-    """Remove colour codes, a compose service prefix and a compose timestamp from a line."""
+    """Remove colour codes, a byte-order mark, a compose prefix and Docker's timestamp."""
     if "\x1b" in text:
         text = _ANSI.sub("", text)
-    text = text.strip()
+    text = text.strip().lstrip(_BOM)
     if text[:1] == "{":
         return text
-    prefix = _COMPOSE_PREFIX.match(text)
-    if prefix is None:
-        return text
-    text = text[prefix.end() :]
-    stamp = _DOCKER_TIME.match(text)
+    stamp = _DOCKER_TIME.match(text)  # docker logs -t: the timestamp comes first
+    if stamp is None:
+        prefix = _COMPOSE_PREFIX.match(text)
+        if prefix is None:
+            return text
+        text = text[prefix.end() :]
+        stamp = _DOCKER_TIME.match(text)
     if stamp is not None:
         text = text[stamp.end() :]
     return text.strip()
@@ -114,7 +121,10 @@ def _intelshare_object(text: str, counts: ReadCounts) -> dict[str, object] | Non
             counts.foreign += 1
             return None
         inner_text = unwrap(inner)
-        obj = _load_object(inner_text) if inner_text else None
+        if not inner_text:  # an empty line the container wrote
+            counts.blank += 1
+            return None
+        obj = _load_object(inner_text)
         if obj is not None and not is_intelshare(obj):
             counts.foreign += 1
             return None

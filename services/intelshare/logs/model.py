@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
-from intelshare.events import ALL_EVENTS
+from intelshare.events import LOGGED_EVENTS
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -43,7 +43,7 @@ class LogEvent:
     timestamp: datetime
     """When the service logged it (aware, UTC)."""
     event: str
-    """The event name, one of ``intelshare.events.ALL_EVENTS``."""
+    """The event name, one of ``intelshare.events.LOGGED_EVENTS``."""
     country: str
     """The country whose service logged the event."""
     service: str
@@ -133,7 +133,7 @@ def is_intelshare(obj: object) -> bool:
     if not isinstance(obj, dict):
         return False
     name = obj.get("event")
-    return isinstance(name, str) and name in ALL_EVENTS
+    return isinstance(name, str) and name in LOGGED_EVENTS
 
 
 def to_event(obj: Mapping[str, object], *, source: str, line: int) -> LogEvent | None:

@@ -1,18 +1,24 @@
 """Stream log events out of files, directories, standard input, or any mix of them.
 
-A directory is searched recursively for ``*.log``, ``*.jsonl`` and ``*.ndjson`` files (and
-their ``.gz`` forms), hidden entries skipped, in sorted order. ``*.json`` is left out of the
-search on purpose: such files are usually one JSON document (configs, reports), not lines; name
-one explicitly to read it anyway. Every named file is read whatever its name. ``-`` is
-standard input. Lines are read one at a time with a length cap, so memory stays flat however
-large the input.
+A directory is searched recursively for ``*.log``, ``*.jsonl`` and ``*.ndjson`` files, their
+rotations (logrotate's ``x.log.1``, ``x.log.2.gz``, ``x.log-20261128``; Docker's
+``<id>-json.log.1``) and ``.gz`` forms, hidden entries skipped, in sorted order with each
+file's rotations oldest first, so one service's lines come in the order they were written.
+``*.json`` is left out of the search on purpose: such files are usually one JSON document
+(configs, reports), not lines; name one explicitly to read it anyway. Every named file is read
+whatever its name. ``-`` is standard input. Lines are read one at a time with a length cap, so
+memory stays flat however large the input. A file that breaks off (a truncated or corrupt
+``.gz``) keeps the events read before the break; it is recorded in the counts and the next
+file is read.
 """
 
 from __future__ import annotations
 
 import gzip
 import os
+import re
 import sys
+import zlib
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Final, cast
 
@@ -30,6 +36,8 @@ LOG_SUFFIXES: Final = (".log", ".jsonl", ".ndjson")
 """File endings picked up when a directory is searched."""
 MAX_LINE_BYTES: Final = 1 << 20
 """Longer lines are skipped (and counted) without ever being held whole."""
+_ROTATION: Final = re.compile(r"(?P<base>.+?)(?:\.(?P<number>\d+)|-(?P<date>\d{8,10}))?")
+"""A log name and the mark rotation adds: ``.N`` (logrotate, Docker) or ``-YYYYMMDD[HH]``."""
 
 
 def expand(sources: Sequence[str]) -> list[str]:
@@ -55,20 +63,40 @@ def expand(sources: Sequence[str]) -> list[str]:
     return files
 
 
+def _split_rotation(name: str) -> tuple[str, tuple[int, int | str]]:
+    """The live file's name and a sort key: older rotations first, the live file last."""
+    match = _ROTATION.fullmatch(name.removesuffix(".gz"))
+    if match is None or not match["base"].endswith(LOG_SUFFIXES):
+        return name.removesuffix(".gz"), (2, 0)
+    if match["number"] is not None:
+        return match["base"], (1, -int(match["number"]))  # .3 is older than .1
+    if match["date"] is not None:
+        return match["base"], (0, match["date"])
+    return match["base"], (2, 0)
+
+
 def is_log_file(name: str) -> bool:
-    """Tell whether a file found in a directory search should be read."""
+    """Tell whether a file found in a directory search should be read (rotations included)."""
     if name.startswith("."):
         return False
-    return name.removesuffix(".gz").endswith(LOG_SUFFIXES)
+    return _split_rotation(name)[0].endswith(LOG_SUFFIXES)
+
+
+def is_rotated(path: str) -> bool:
+    """Tell whether a file is a finished rotation (``x.log.1``, ``x.log-20261128``, ``.gz``)."""
+    name = Path(path).name
+    return name.endswith(".gz") or _split_rotation(name)[1][0] != 2  # noqa: PLR2004 - live
 
 
 def log_files_in(root: Path) -> Iterator[Path]:
-    """The log files below ``root`` (see :func:`is_log_file`), hidden folders skipped, sorted."""
+    """The log files below ``root`` (see :func:`is_log_file`), hidden folders skipped.
+
+    Sorted by name, except that a file's rotations come before it, oldest first.
+    """
     for directory, subdirs, names in os.walk(root):
         subdirs[:] = sorted(name for name in subdirs if not name.startswith("."))
-        for name in sorted(names):
-            if is_log_file(name):
-                yield Path(directory) / name
+        for name in sorted((n for n in names if is_log_file(n)), key=_split_rotation):
+            yield Path(directory) / name
 
 
 def open_source(source: str) -> IO[bytes]:
@@ -134,10 +162,22 @@ def _read(files: Iterable[str], counts: ReadCounts) -> Iterator[LogEvent]:
     for source in files:
         stream = open_source(source)
         counts.files += 1
+        before = counts.lines
         try:
             yield from events_from(stream, source=source, counts=counts)
-        except (OSError, EOFError) as error:  # e.g. a truncated .gz file
-            raise LogInputError(f"{source}: read failed: {error}") from error
+        except (OSError, EOFError, zlib.error) as error:  # a truncated or corrupt .gz file
+            counts.broken.append(f"{source}: {_why(error)} after line {counts.lines - before}")
         finally:
             if source != STDIN:
                 stream.close()
+
+
+def _why(error: BaseException) -> str:
+    """A short reason for a file that broke off while being read."""
+    if isinstance(error, EOFError):
+        return "the compressed file is truncated"
+    if isinstance(error, gzip.BadGzipFile | zlib.error):
+        return f"the compressed file is corrupt ({error})"
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return str(error) or type(error).__name__
