@@ -227,7 +227,10 @@ def producer(
                         )
                     )
                 )
-                await pump(publisher, lines, rate=rate, count=count, stop=stop)
+                # Where a run's clock starts: connected, before the first alert is read.
+                publisher.log.info("producer.started", source=source or "generator", rate=rate)
+                published = await pump(publisher, lines, rate=rate, count=count, stop=stop)
+                publisher.log.info("producer.stopped", published=published)
         finally:
             remove()
 
