@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from intelshare.network import Network, default_network
+from intelshare.network.model import Network, default_network
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
@@ -231,7 +231,7 @@ def kafka_bootstrap() -> Iterator[str]:
 def topic_prefix(request: pytest.FixtureRequest) -> str:
     """A topic prefix no other test uses, e.g. ``t.test-alert-arrives.3f9c2a1b.``.
 
-    Every topic function in intelshare.network takes it, so tests on a shared broker never see
+    Every topic function in intelshare.network.model takes it, so tests on a shared broker never see
     each other's messages. Only letters, digits, ``-`` and ``.``: Kafka treats ``_`` and ``.``
     as colliding in topic names.
     """

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from cdp_pipe import CHROMIUM_FLAGS, Browser, Page
 
-from intelshare.events import LOGGED_EVENTS
+from intelshare.contract.events import LOGGED_EVENTS
 from intelshare.logs.describe import COUNTRY_NAMES
 from intelshare.logs.lines import ReadCounts
 from intelshare.logs.reader import read_events

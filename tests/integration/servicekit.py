@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from intelshare.consumer import Consumer
-from intelshare.log import EventLog
-from intelshare.network import default_network
-from intelshare.producer import Publisher
-from intelshare.settings import Settings
-from intelshare.topics import ensure_topics, plan_topics
+from intelshare.consumer.loop import Consumer
+from intelshare.network.model import default_network
+from intelshare.producer.publisher import Publisher
+from intelshare.runtime.eventlog import EventLog
+from intelshare.runtime.settings import Settings
+from intelshare.runtime.topics import ensure_topics, plan_topics
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterable

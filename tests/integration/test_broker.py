@@ -7,7 +7,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaTimeoutError, UnknownTopicOrPartitionError
 
-from intelshare.network import alerts_topic, default_network
+from intelshare.network.model import alerts_topic, default_network
 
 pytestmark = pytest.mark.kafka
 

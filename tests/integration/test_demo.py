@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from servicekit import make_topics
 
-from intelshare.demo import DemoOptions, run_demo
-from intelshare.democheck import check_events, read_events
-from intelshare.network import default_network
-from intelshare.settings import Settings
+from intelshare.demo.check import check_events, read_events
+from intelshare.demo.run import DemoOptions, run_demo
+from intelshare.network.model import default_network
+from intelshare.runtime.settings import Settings
 
 
 @pytest.mark.timeout(300)

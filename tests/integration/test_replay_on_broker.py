@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from intelshare.replay import ReplayOptions
-from intelshare.replay_session import KafkaSetup, replay_on_kafka
-from intelshare.scenario import load_scenario
-from intelshare.settings import Settings
+from intelshare.replay.engine import ReplayOptions
+from intelshare.replay.session import KafkaSetup, replay_on_kafka
+from intelshare.runtime.settings import Settings
+from intelshare.scenario.files import load_scenario
 
 if TYPE_CHECKING:
     from conftest import TopicMaker

@@ -19,8 +19,8 @@ from servicekit import (
     wait_for_lines,
 )
 
-from intelshare.alerts import new_alert
-from intelshare.network import default_network
+from intelshare.contract.alerts import new_alert
+from intelshare.network.model import default_network
 
 
 def alert(number: int) -> dict:

@@ -13,17 +13,17 @@ from servicekit import (
     services,
 )
 
-from intelshare import codec
-from intelshare.alerts import new_alert
-from intelshare.network import (
+from intelshare.contract import codec
+from intelshare.contract.alerts import new_alert
+from intelshare.contract.schemas import default_registry
+from intelshare.network.model import (
     alerts_topic,
     audit_topic,
     deadletter_topic,
     default_network,
     receipts_topic,
 )
-from intelshare.schemas import default_registry
-from intelshare.topics import state_topic
+from intelshare.runtime.topics import state_topic
 
 pytestmark = pytest.mark.kafka
 

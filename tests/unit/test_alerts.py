@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from intelshare import codec
-from intelshare.alerts import (
+from intelshare.contract import codec
+from intelshare.contract.alerts import (
     AlertHeader,
     Grading,
     alert_id_for,
@@ -14,7 +14,7 @@ from intelshare.alerts import (
     revoke,
     to_millis,
 )
-from intelshare.schemas import default_registry
+from intelshare.contract.schemas import default_registry
 
 NOW = datetime(2026, 11, 28, 9, 0, 0, 123456, tzinfo=UTC)
 

@@ -15,13 +15,13 @@ import pytest
 from fastavro.utils import generate_many
 from typer.testing import CliRunner
 
-from intelshare import codec
 from intelshare.cli import app
+from intelshare.contract import codec
+from intelshare.contract.schemas import default_registry
 from intelshare.errors import BadMarker, EncodeError, IntelshareError, SchemaError
-from intelshare.schemas import default_registry
 
 if TYPE_CHECKING:
-    from intelshare.schemas import Schema
+    from intelshare.contract.schemas import Schema
 
 REGISTRY = default_registry()
 RUNNER = CliRunner()

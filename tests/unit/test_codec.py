@@ -12,7 +12,8 @@ import avro.schema
 import pytest
 from fastavro.utils import generate_many
 
-from intelshare import codec
+from intelshare.contract import codec
+from intelshare.contract.schemas import Schema, default_registry, parse_definition
 from intelshare.errors import (
     BadMarker,
     CorruptBody,
@@ -22,7 +23,6 @@ from intelshare.errors import (
     SchemaError,
     UnknownFingerprint,
 )
-from intelshare.schemas import Schema, default_registry, parse_definition
 
 REGISTRY = default_registry()
 SCHEMAS = REGISTRY.schemas

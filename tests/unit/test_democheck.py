@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from intelshare.democheck import check_events, read_events
-from intelshare.network import default_network
+from intelshare.demo.check import check_events, read_events
+from intelshare.network.model import default_network
 
 
 def sent(alert: str, to: str, *, originator: str = "GB") -> dict:

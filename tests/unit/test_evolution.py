@@ -11,12 +11,12 @@ import pytest
 from avro.compatibility import ReaderWriterCompatibilityChecker, SchemaCompatibilityType
 from fastavro.utils import generate_many
 
-from intelshare import codec
-from intelshare.alerts import new_alert
-from intelshare.schemas import default_registry
+from intelshare.contract import codec
+from intelshare.contract.alerts import new_alert
+from intelshare.contract.schemas import default_registry
 
 if TYPE_CHECKING:
-    from intelshare.schemas import Schema
+    from intelshare.contract.schemas import Schema
 
 REGISTRY = default_registry()
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)

@@ -6,13 +6,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from intelshare.expectations import Evaluator, Status, evaluate
-from intelshare.scenario import check_scenario
+from intelshare.scenario.expectations import Evaluator, Status, evaluate
+from intelshare.scenario.files import check_scenario
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from intelshare.expectations import Expectation
+    from intelshare.scenario.expectations import Expectation
 
 VAN = "TR-AAAAAAAAAAAA"
 KOSOVO = "RS-BBBBBBBBBBBB"

@@ -7,12 +7,12 @@ from itertools import islice
 
 import pytest
 
-from intelshare import codec
-from intelshare.alerts import AlertHeader
-from intelshare.generator import AlertGenerator
-from intelshare.network import default_network
-from intelshare.policy import check_send
-from intelshare.schemas import default_registry
+from intelshare.contract import codec
+from intelshare.contract.alerts import AlertHeader
+from intelshare.contract.schemas import default_registry
+from intelshare.network.model import default_network
+from intelshare.network.policy import check_send
+from intelshare.producer.generator import AlertGenerator
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 

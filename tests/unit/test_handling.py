@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from intelshare.handling import (
+from intelshare.contract.markings import (
     TLP_ORDER,
     Handling,
     most_restrictive,

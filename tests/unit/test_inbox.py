@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from intelshare.alerts import AlertHeader, new_alert, revoke
-from intelshare.inbox import LogHistory, Verdict, decide, read_history, sender_of
-from intelshare.network import default_network
-from intelshare.state import CountryState, InboxEntry
+from intelshare.consumer.inbox import LogHistory, Verdict, decide, read_history, sender_of
+from intelshare.contract.alerts import AlertHeader, new_alert, revoke
+from intelshare.network.model import default_network
+from intelshare.state.entries import CountryState, InboxEntry
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from intelshare.errors import BrokerUnavailable
-from intelshare.kafka import Backoff, connect, header_map, headers
-from intelshare.settings import Settings
+from intelshare.runtime.kafka import Backoff, connect, header_map, headers
+from intelshare.runtime.settings import Settings
 
 
 def test_backoff_doubles_up_to_the_cap_within_the_deadline() -> None:

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from intelshare.lifecycle import Service
+from intelshare.runtime.lifecycle import Service
 
 
 class Recorder(Service):

@@ -7,7 +7,7 @@ import json
 import re
 from datetime import UTC, datetime
 
-from intelshare.log import EventLog, utc_timestamp
+from intelshare.runtime.eventlog import EventLog, utc_timestamp
 
 
 class Sink:

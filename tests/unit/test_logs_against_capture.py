@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from intelshare.cli import app
-from intelshare.events import LOGGED_EVENTS
+from intelshare.contract.events import LOGGED_EVENTS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "logs"
 CAPTURES = {

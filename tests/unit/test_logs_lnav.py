@@ -4,7 +4,7 @@ import json
 import re
 from pathlib import Path
 
-from intelshare import events
+from intelshare.contract import events
 from intelshare.logs.lines import ReadCounts, parse_line
 
 LNAV = Path(__file__).parents[2] / "contrib" / "lnav" / "intelshare.json"

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from intelshare.errors import NetworkError
-from intelshare.network import (
+from intelshare.network.model import (
     COUNTRY_CODES,
     alerts_topic,
     audit_topic,

@@ -5,10 +5,10 @@ from typing import Any
 
 import pytest
 
-from intelshare.alerts import AlertHeader, new_alert
+from intelshare.contract.alerts import AlertHeader, new_alert
 from intelshare.errors import PolicyViolation
-from intelshare.network import default_network, parse_network
-from intelshare.policy import Decision, Rule, check_receive, check_send, check_send_all
+from intelshare.network.model import default_network, parse_network
+from intelshare.network.policy import Decision, Rule, check_receive, check_send, check_send_all
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 NETWORK = default_network()

@@ -7,21 +7,21 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from intelshare.alerts import AlertHeader
-from intelshare.expectations import Status
-from intelshare.log import utc_timestamp
-from intelshare.network import default_network
-from intelshare.policy import check_send
-from intelshare.replay import Replay, ReplayOptions, timeline
-from intelshare.replay_clock import FakeClock
-from intelshare.scenario import load_scenario
+from intelshare.contract.alerts import AlertHeader
+from intelshare.network.model import default_network
+from intelshare.network.policy import check_send
+from intelshare.replay.clock import FakeClock
+from intelshare.replay.engine import Replay, ReplayOptions, timeline
+from intelshare.runtime.eventlog import utc_timestamp
+from intelshare.scenario.expectations import Status
+from intelshare.scenario.files import load_scenario
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
 
-    from intelshare.scenario import CheckReport
-    from intelshare.timeline import Message
+    from intelshare.scenario.files import CheckReport
+    from intelshare.scenario.timeline import Message
 
 STORY = """\
 name: timing

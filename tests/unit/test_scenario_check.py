@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from intelshare.errors import ScenarioError
-from intelshare.scenario import (
+from intelshare.scenario.files import (
     AlertStep,
     PauseStep,
     ReceiptStep,
@@ -15,7 +15,7 @@ from intelshare.scenario import (
     iter_steps,
     load_scenario,
 )
-from intelshare.scenario_yaml import Reader, read_top_level
+from intelshare.yamlpos import Reader, read_top_level
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from intelshare.scenario import check_scenario
+from intelshare.scenario.files import check_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 

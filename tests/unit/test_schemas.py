@@ -7,8 +7,13 @@ from typing import Any
 import avro.schema
 import pytest
 
+from intelshare.contract.schemas import (
+    SchemaRegistry,
+    default_registry,
+    load_file,
+    schema_directory,
+)
 from intelshare.errors import SchemaError
-from intelshare.schemas import SchemaRegistry, default_registry, load_file, schema_directory
 
 REPO_SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 TOP_LEVEL = ("Alert", "ConsentGrant", "ConsentRequest", "DeadLetter", "Receipt")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from intelshare.errors import SettingsError
-from intelshare.settings import Settings
+from intelshare.runtime.settings import Settings
 
 
 def test_environment_fills_settings_and_overrides_win() -> None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from intelshare import codec
-from intelshare.alerts import new_alert
-from intelshare.schemas import default_registry
-from intelshare.sources import from_json_lines, parse_line
+from intelshare.contract import codec
+from intelshare.contract.alerts import new_alert
+from intelshare.contract.schemas import default_registry
+from intelshare.producer.sources import from_json_lines, parse_line
 
 
 def alert_json() -> str:

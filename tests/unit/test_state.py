@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from intelshare.state import (
+from intelshare.state.entries import (
     ConsentEntry,
     CountryState,
     InboxEntry,

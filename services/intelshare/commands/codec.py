@@ -17,9 +17,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from intelshare import codec
+from intelshare.contract import codec
+from intelshare.contract.schemas import default_registry
 from intelshare.errors import DecodeError, EncodeError
-from intelshare.schemas import default_registry
 
 
 def _read_stdin() -> bytes:

@@ -26,21 +26,21 @@ from rich.progress import (
 
 from intelshare.durations import format_duration, parse_duration
 from intelshare.errors import CheckFailed, ScenarioError, SettingsError
-from intelshare.log import configure_library_logging
-from intelshare.network import default_network
-from intelshare.replay import ReplayOptions, timeline
-from intelshare.replay_render import (
+from intelshare.network.model import default_network
+from intelshare.replay.engine import ReplayOptions, timeline
+from intelshare.replay.render import (
     duplicates_hint,
     results_table,
     timeline_json,
     timeline_line,
     totals_line,
 )
-from intelshare.replay_session import KafkaSetup, fresh_prefix, replay_on_kafka
-from intelshare.scenario import CheckReport, check_scenario, load_scenario
-from intelshare.scenario_gen import GenerateOptions
-from intelshare.scenario_gen import generate as generate_scenario
-from intelshare.settings import DEFAULT_BOOTSTRAP, Settings
+from intelshare.replay.session import KafkaSetup, fresh_prefix, replay_on_kafka
+from intelshare.runtime.eventlog import configure_library_logging
+from intelshare.runtime.settings import DEFAULT_BOOTSTRAP, Settings
+from intelshare.scenario.files import CheckReport, check_scenario, load_scenario
+from intelshare.scenario.generate import GenerateOptions
+from intelshare.scenario.generate import generate as generate_scenario
 
 scenario_app = typer.Typer(
     name="scenario",

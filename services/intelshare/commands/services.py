@@ -17,17 +17,17 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
-from intelshare.consumer import Consumer
-from intelshare.demo import DemoOptions, LiveView, run_demo, summary_table
+from intelshare.consumer.loop import Consumer
+from intelshare.demo.run import DemoOptions, LiveView, run_demo, summary_table
 from intelshare.errors import CheckFailed
-from intelshare.generator import AlertGenerator
-from intelshare.lifecycle import install_stop_signals, run_until_signalled
-from intelshare.log import configure_library_logging
-from intelshare.network import load_network
-from intelshare.producer import Publisher
-from intelshare.settings import DEFAULT_BOOTSTRAP, Settings
-from intelshare.sources import from_generator, from_json_lines, pump
-from intelshare.topics import ensure_topics, plan_topics
+from intelshare.network.model import load_network
+from intelshare.producer.generator import AlertGenerator
+from intelshare.producer.publisher import Publisher
+from intelshare.producer.sources import from_generator, from_json_lines, pump
+from intelshare.runtime.eventlog import configure_library_logging
+from intelshare.runtime.lifecycle import install_stop_signals, run_until_signalled
+from intelshare.runtime.settings import DEFAULT_BOOTSTRAP, Settings
+from intelshare.runtime.topics import ensure_topics, plan_topics
 
 T = TypeVar("T")
 

@@ -7,7 +7,7 @@ from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING
 
 from intelshare.errors import LogInputError
-from intelshare.events import LOGGED_EVENTS
+from intelshare.contract.events import LOGGED_EVENTS
 from intelshare.logs.model import route_of
 
 if TYPE_CHECKING:

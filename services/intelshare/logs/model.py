@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
-from intelshare.events import LOGGED_EVENTS
+from intelshare.contract.events import LOGGED_EVENTS
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -43,7 +43,7 @@ class LogEvent:
     timestamp: datetime
     """When the service logged it (aware, UTC)."""
     event: str
-    """The event name, one of ``intelshare.events.LOGGED_EVENTS``."""
+    """The event name, one of ``intelshare.contract.events.LOGGED_EVENTS``."""
     country: str
     """The country whose service logged the event."""
     service: str

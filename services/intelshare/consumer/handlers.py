@@ -1,0 +1,404 @@
+"""What a country's consumer does with each kind of message, one method per schema.
+
+Handlers log events at once (the log is the first record of what happened), and leave
+writes as :class:`Effects`: records whose acknowledgement the consumer waits for before it
+commits, each with a follow-up run on acknowledgement (``receipt.sent`` is logged only
+once the receipt is really written), plus state entries written after those.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Final
+
+from intelshare.consumer.inbox import RECEIPT_STATUS, Verdict, decide
+from intelshare.contract import codec, events
+from intelshare.contract.alerts import AlertHeader, to_millis
+from intelshare.errors import DecodeError, IntelshareError
+from intelshare.network.model import deadletter_topic, receipts_topic
+from intelshare.producer.results import latency_ms
+from intelshare.runtime.kafka import (
+    HEADER_ORIGINATOR,
+    HEADER_SCHEMA,
+    HEADER_TRACE,
+    Headers,
+    header_map,
+    headers,
+)
+from intelshare.state.entries import ConsentEntry, InboxEntry, OverdueMark, ReceiptMark
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime
+
+    from aiokafka.structs import ConsumerRecord, RecordMetadata
+
+    from intelshare.consumer.inbox import Arrival, LogHistory
+    from intelshare.contract.codec import Decoded
+    from intelshare.network.model import Network
+    from intelshare.producer.publisher import Publisher
+    from intelshare.runtime.eventlog import EventLog
+    from intelshare.state.entries import CountryState, Entry
+
+EXPECTED: Final = {
+    "inbox": frozenset({"Alert", "ConsentGrant"}),
+    "receipts": frozenset({"Receipt", "ConsentRequest"}),
+}
+"""Which records belong on which of a country's topics; anything else is dead-lettered."""
+
+
+class InvalidMessage(IntelshareError):
+    """A message decodes but does not belong where it was found (it is dead-lettered)."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Message:
+    """One decoded message and where it came from."""
+
+    decoded: Decoded
+    """The record and its schema."""
+    raw: bytes
+    """The value as received."""
+    where: dict[str, Any]
+    """Its topic, partition and offset (log fields)."""
+    trace: str | None
+    """The trace id header, if any."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PendingWrite:
+    """A record to write, and what to do once the broker has acknowledged it."""
+
+    topic: str
+    """Where to write."""
+    key: str
+    """The record key."""
+    value: bytes
+    """The record value."""
+    headers: Headers
+    """The record headers."""
+    then: Callable[[RecordMetadata], None]
+    """Run with the record's metadata once it is acknowledged."""
+
+
+@dataclass(kw_only=True, slots=True)
+class Effects:
+    """Writes a batch caused, to be acknowledged before its offsets are committed."""
+
+    writes: list[PendingWrite] = field(default_factory=list)
+    """Records to write, in order."""
+    memory: list[Entry] = field(default_factory=list)
+    """State entries to write after the records above are acknowledged."""
+
+
+@dataclass(kw_only=True, slots=True)
+class Handlers:
+    """Per-schema handling for one country's consumer."""
+
+    country: str
+    """The consumer's country."""
+    network: Network
+    """The network (agreements) to check arrivals against."""
+    log: EventLog
+    """Where events go."""
+    state: CountryState
+    """What the country knows (updated at once, written as effects)."""
+    history: LogHistory
+    """What the consumer's own log file says it already handled."""
+    publisher: Publisher
+    """Writes receipts, consent answers and onward copies (shares the consumer's producer)."""
+    clock: Callable[[], datetime]
+    """The current time."""
+    effects: Effects = field(default_factory=Effects)
+    """Writes waiting for acknowledgement."""
+
+    async def handle(self, record: ConsumerRecord[bytes, bytes], kind: str) -> None:
+        """Decode, check and act on one message from the inbox or the receipts topic."""
+        where = {"topic": record.topic, "partition": record.partition, "offset": record.offset}
+        trace = header_map(record.headers).get(HEADER_TRACE)
+        try:
+            if record.value is None:
+                raise DecodeError("the message has no value")
+            decoded = codec.decode(self.publisher.registry, record.value)
+            if decoded.name not in EXPECTED[kind]:
+                raise InvalidMessage(f"a {decoded.schema_name} message does not belong on {kind}")
+            handler = getattr(self, f"_on_{decoded.name.lower()}")
+            await handler(Message(decoded=decoded, raw=record.value, where=where, trace=trace))
+        except (IntelshareError, KeyError, TypeError, ValueError) as error:
+            if isinstance(error, IntelshareError) and error.retriable:
+                raise  # the broker is in trouble, not the message
+            self.dead_letter(record, error, where)
+
+    # --- inbox ----------------------------------------------------------------------------
+
+    async def _on_alert(self, message: Message) -> None:
+        decoded, where, trace = message.decoded, message.where, message.trace
+        header = AlertHeader.from_record(decoded.record)
+        now = self.clock()
+        arrival = decide(
+            self.network, self.state, self.history, header, receiver=self.country, now=now
+        )
+        fields = {
+            **header.log_fields(),
+            **where,
+            "trace_id": trace,
+            "latency_ms": latency_ms(header.created_at, now),
+        }
+        if len(header.hop_path) > 1:
+            fields["hop_path"] = list(header.hop_path)
+        fields["sender"] = arrival.sender
+        if arrival.verdict is Verdict.DUPLICATE:
+            self.log.info(events.ALERT_DUPLICATE, **fields)
+            if arrival.resend_receipt:
+                # The previous run logged the alert but may have died before its receipt.
+                known = self.state.inbox.get(header.alert_id)
+                rejected = known is not None and known.status == "rejected"
+                self._receipt(header, "REJECTED_BY_POLICY" if rejected else "RECEIVED", None, trace)
+            return
+        if arrival.verdict is Verdict.REJECTED:
+            self.log.warning(
+                events.ALERT_REJECTED, **fields, rule=arrival.rule, reason=arrival.reason
+            )
+        elif arrival.verdict is Verdict.REVOKED:
+            self.log.info(events.ALERT_REVOKED, **fields)
+        else:
+            self.log.info(events.ALERT_RECEIVED, **fields)
+        entry = self._remember_arrival(header, arrival, message.raw)
+        if not self._receipt(header, RECEIPT_STATUS[arrival.verdict], arrival.rule, trace):
+            self.effects.memory.append(entry)  # no receipt to wait for
+
+    def _remember_arrival(self, header: AlertHeader, arrival: Arrival, raw: bytes) -> InboxEntry:
+        keep = arrival.verdict is Verdict.RECEIVED and header.handling.needs_consent_for_onward
+        status = {Verdict.REJECTED: "rejected", Verdict.REVOKED: "revoked"}.get(
+            arrival.verdict, "received"
+        )
+        entry = InboxEntry(
+            alert_id=header.alert_id,
+            revision=header.revision,
+            status=status,  # type: ignore[arg-type] # one of the three InboxStatus values
+            originator=header.originator,
+            case_id=header.case_id,
+            receipt_sent=False,
+            # Kept (as received; they decode by their own fingerprint) only where onward
+            # sharing needs consent: the consumer shares on itself once consent is granted.
+            record=raw if keep else None,
+        )
+        self.state.apply(entry)
+        return entry
+
+    def _receipt(
+        self, header: AlertHeader, status: str, rule: str | None, trace: str | None
+    ) -> bool:
+        """Answer the originator (written when the batch settles); False when not allowed."""
+        if not self.network.agreements_between(self.country, header.originator):
+            # Without an agreement this country may not write to the originator at all.
+            return False
+        now = self.clock()
+        receipt = {
+            "receipt_id": f"{self.country}-R-{header.alert_id}-{header.revision}",
+            "alert_id": header.alert_id,
+            "revision": header.revision,
+            "case_id": header.case_id,
+            "originator": header.originator,
+            "recipient": self.country,
+            "status": status,
+            "rule": rule,
+            "note": None,
+            "sent_at": to_millis(now),
+        }
+        schema = self.publisher.registry.get("Receipt")
+        topic = receipts_topic(header.originator, self.publisher.settings.topic_prefix)
+        value = codec.encode_with(schema, receipt)
+        kafka_headers = headers(
+            **{HEADER_SCHEMA: schema.full_name, HEADER_ORIGINATOR: header.originator},
+            **{HEADER_TRACE: trace or ""},
+        )
+
+        def sent(metadata: RecordMetadata) -> None:
+            self.history.receipted.add((header.alert_id, header.revision))
+            self.log.info(
+                events.RECEIPT_SENT,
+                **header.log_fields(),
+                status=status,
+                rule=rule,
+                trace_id=trace,
+                topic=metadata.topic,
+                partition=metadata.partition,
+                offset=metadata.offset,
+                latency_ms=latency_ms(header.created_at, self.clock()),
+            )
+            known = self.state.inbox.get(header.alert_id)
+            if known is not None and known.revision == header.revision:
+                marked = replace(known, receipt_sent=True)
+                self.state.apply(marked)
+                self.effects.memory.append(marked)
+
+        self.effects.writes.append(
+            PendingWrite(
+                topic=topic, key=header.case_id, value=value, headers=kafka_headers, then=sent
+            )
+        )
+        return True
+
+    async def _on_consentgrant(self, message: Message) -> None:
+        decoded, where, trace = message.decoded, message.where, message.trace
+        grant = decoded.record
+        if grant["requester"] != self.country:
+            raise InvalidMessage(f"consent {grant['consent_id']} answers {grant['requester']}")
+        known = self.state.consents.get(grant["consent_id"])
+        if known is not None and known.status in ("shared", "refused"):
+            return  # a redelivered answer: already acted on
+        entry = self.state.inbox.get(grant["alert_id"])
+        onward = tuple(grant["onward_to"])
+        status = "refused"
+        if grant["granted"] and entry is not None and entry.status == "received" and entry.record:
+            alert = codec.decode(self.publisher.registry, entry.record).record
+            await self.publisher.share_onward(
+                alert, onward_to=onward, consent_id=grant["consent_id"], trace_id=trace
+            )
+            status = "shared"
+        else:
+            self.log.info(
+                "consent.not_used",
+                alert_id=grant["alert_id"],
+                case_id=grant["case_id"],
+                originator=grant["originator"],
+                consent_id=grant["consent_id"],
+                granted=grant["granted"],
+                held=entry.status if entry is not None else "unknown",
+                **where,
+            )
+        done = ConsentEntry(
+            consent_id=grant["consent_id"],
+            alert_id=grant["alert_id"],
+            revision=grant["revision"],
+            originator=grant["originator"],
+            onward_to=onward,
+            status=status,  # type: ignore[arg-type] # "shared" or "refused"
+        )
+        self.state.apply(done)
+        self.effects.memory.append(done)
+
+    # --- receipts topic -------------------------------------------------------------------
+
+    async def _on_receipt(self, message: Message) -> None:
+        decoded, where, trace = message.decoded, message.where, message.trace
+        receipt = decoded.record
+        if receipt["originator"] != self.country:
+            raise InvalidMessage(f"receipt {receipt['receipt_id']} is for {receipt['originator']}")
+        copy = (receipt["alert_id"], receipt["revision"], receipt["recipient"])
+        if receipt["receipt_id"] in self.state.receipt_ids:
+            return  # a redelivered receipt: already logged (a later answer has another id)
+        now = self.clock()
+        sent = self.state.sent.get(copy)
+        self.log.info(
+            events.RECEIPT_RECEIVED,
+            alert_id=receipt["alert_id"],
+            revision=receipt["revision"],
+            case_id=receipt["case_id"],
+            originator=self.country,
+            receipt_from=receipt["recipient"],
+            status=receipt["status"],
+            rule=receipt["rule"],
+            trace_id=trace or (sent.trace_id if sent is not None else None),
+            **where,
+            latency_ms=latency_ms(receipt["sent_at"], now),
+        )
+        mark = ReceiptMark(
+            alert_id=copy[0],
+            revision=copy[1],
+            recipient=copy[2],
+            status=receipt["status"],
+            receipt_id=receipt["receipt_id"],
+        )
+        self.state.apply(mark)
+        self.effects.memory.append(mark)
+
+    async def _on_consentrequest(self, message: Message) -> None:
+        decoded, where, trace = message.decoded, message.where, message.trace
+        request = decoded.record
+        if request["originator"] != self.country:
+            raise InvalidMessage(f"consent {request['consent_id']} asks {request['originator']}")
+        if request["consent_id"] in self.state.consents:
+            return  # a redelivered request: already answered
+        data = self.state.records.get((request["alert_id"], request["revision"]))
+        alert = codec.decode(self.publisher.registry, data).record if data else None
+        result = await self.publisher.answer_consent(request, alert, trace_id=trace)
+        answered = ConsentEntry(
+            consent_id=request["consent_id"],
+            alert_id=request["alert_id"],
+            revision=request["revision"],
+            originator=self.country,
+            onward_to=result.onward_to,
+            status="granted" if result.granted else "refused",
+        )
+        self.state.apply(answered)
+        self.effects.memory.append(answered)
+        del where
+
+    # --- dead letters and overdue receipts --------------------------------------------------
+
+    def dead_letter(
+        self, record: ConsumerRecord[bytes, bytes], error: BaseException, where: dict[str, Any]
+    ) -> None:
+        """Keep a message that cannot be handled on the dead-letter topic, with the error."""
+        now = self.clock()
+        error_type = type(error).__name__
+        letter = {
+            "country": self.country,
+            "topic": record.topic,
+            "partition": record.partition,
+            "offset": record.offset,
+            "key": record.key,
+            "payload": record.value or b"",
+            "error_type": error_type,
+            "error": str(error) or error_type,
+            "rule": getattr(error, "rule", None),
+            "dead_lettered_at": to_millis(now),
+        }
+        schema = self.publisher.registry.get("DeadLetter")
+        topic = deadletter_topic(self.country, self.publisher.settings.topic_prefix)
+        value = codec.encode_with(schema, letter)
+        key = (record.key or b"").decode(errors="replace")
+
+        def done(metadata: RecordMetadata) -> None:
+            self.log.error(
+                events.MESSAGE_DEADLETTERED,
+                **where,
+                error=letter["error"],
+                error_type=error_type,
+                deadletter_topic=metadata.topic,
+                deadletter_offset=metadata.offset,
+            )
+
+        kafka_headers = headers(**{HEADER_SCHEMA: schema.full_name})
+        self.effects.writes.append(
+            PendingWrite(topic=topic, key=key, value=value, headers=kafka_headers, then=done)
+        )
+
+    def check_overdue(self) -> None:
+        """Log ``receipt.overdue`` once for each sent copy whose answer is past due."""
+        now = self.clock()
+        for sent in list(self.state.due(now)):
+            self.log.warning(
+                events.RECEIPT_OVERDUE,
+                alert_id=sent.alert_id,
+                revision=sent.revision,
+                case_id=sent.case_id,
+                originator=self.country,
+                recipient=sent.recipient,
+                due=_iso(sent.response_due),
+                trace_id=sent.trace_id,
+                latency_ms=latency_ms(sent.created_at, now),
+            )
+            mark = OverdueMark(
+                alert_id=sent.alert_id, revision=sent.revision, recipient=sent.recipient
+            )
+            self.state.apply(mark)
+            self.effects.memory.append(mark)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

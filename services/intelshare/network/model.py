@@ -1,0 +1,369 @@
+"""The network file: countries, agencies and agreements, and the topic layout derived from it.
+
+One YAML file is the source of truth: routing decisions (:mod:`.policy`), topic names
+and each country's read/write sets (the future ACLs) all come from it. A bad file is refused
+with ``file:line: reason``, the line taken from the YAML parser's node marks.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Final, NoReturn
+
+import yaml
+
+from intelshare.contract.markings import TLP_ORDER
+from intelshare.errors import NetworkError
+from intelshare.network.policy import known_categories
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+ISO_3166_ALPHA_2: Final = frozenset(
+    """AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ
+    BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO
+    DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU
+    GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW
+    KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU
+    MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW
+    PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF
+    TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA
+    ZM ZW""".split()  # noqa: SIM905 - a block of codes reads better than 249 quoted strings
+)
+"""ISO 3166-1 alpha-2 codes officially assigned."""
+COUNTRY_CODES: Final = ISO_3166_ALPHA_2 | {"XK"}
+"""Codes a network may use: ISO 3166-1 alpha-2 plus Kosovo's widely used ``XK``."""
+
+AUDIT_TOPIC: Final = "intel.audit"
+"""Every service mirrors its log events here; only the exercise controller reads it."""
+
+
+def alerts_topic(country: str, prefix: str = "") -> str:
+    """A country's inbox: Alert and ConsentGrant messages addressed to it."""
+    return f"{prefix}intel.alerts.{country}"
+
+
+def receipts_topic(country: str, prefix: str = "") -> str:
+    """An originator's return channel: Receipt and ConsentRequest messages for it."""
+    return f"{prefix}intel.receipts.{country}"
+
+
+def deadletter_topic(country: str, prefix: str = "") -> str:
+    """Where a country's consumer puts messages it cannot decode or validate."""
+    return f"{prefix}intel.deadletter.{country}"
+
+
+def audit_topic(prefix: str = "") -> str:
+    """The audit topic every service mirrors its log events to."""
+    return f"{prefix}{AUDIT_TOPIC}"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Agency:
+    """An agency a national contact point speaks for."""
+
+    id: str
+    """Unique across the network, e.g. ``GB-NCA``."""
+    name: str
+    """Full name, e.g. National Crime Agency."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Country:
+    """A country in the network with its agencies."""
+
+    code: str
+    """ISO 3166-1 alpha-2 code (Kosovo ``XK``)."""
+    name: str
+    """Country name."""
+    agencies: tuple[Agency, ...]
+    """Agencies that originate alerts through this country's contact point."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Agreement:
+    """A bilateral or multilateral sharing agreement."""
+
+    id: str
+    """Unique id, e.g. ``GB-RS``."""
+    parties: tuple[str, ...]
+    """Country codes of the parties, two or more, in file order."""
+    categories: frozenset[str]
+    """Alert categories (Category symbols) the agreement covers."""
+    max_tlp: str
+    """The most permissive TLP allowed (a Tlp symbol); anything more restrictive is refused."""
+    retention_days: int
+    """How many days a recipient may keep an alert."""
+    name: str | None = None
+    """Optional descriptive name, e.g. for a working group."""
+
+    @property
+    def multilateral(self) -> bool:
+        """Whether more than two countries are party to it."""
+        return len(self.parties) > 2  # noqa: PLR2004 - two parties is what bilateral means
+
+    def binds(self, a: str, b: str) -> bool:
+        """Whether both countries are parties."""
+        return a in self.parties and b in self.parties
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CountryTopics:
+    """The topics one country's services read and write: the basis of its broker ACLs."""
+
+    reads: frozenset[str]
+    """Its own inbox and its own receipts topic."""
+    writes: frozenset[str]
+    """Partners' inboxes and receipts topics, its own dead-letter topic, and the audit topic."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Network:
+    """Countries and agreements as loaded from a network file."""
+
+    countries: tuple[Country, ...]
+    """Every country, in file order."""
+    agreements: tuple[Agreement, ...]
+    """Every agreement, in file order."""
+    source: str = "<network>"
+    """Where the network was loaded from."""
+    _by_code: dict[str, Country] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        """Index countries by code once; lookups happen per message."""
+        object.__setattr__(self, "_by_code", {c.code: c for c in self.countries})
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """Country codes in file order."""
+        return tuple(c.code for c in self.countries)
+
+    def country(self, code: str) -> Country | None:
+        """The country with this code, or None."""
+        return self._by_code.get(code)
+
+    def agreements_between(self, a: str, b: str) -> tuple[Agreement, ...]:
+        """Agreements both countries are party to (none for RS and XK in the default)."""
+        if a == b:
+            return ()
+        return tuple(x for x in self.agreements if x.binds(a, b))
+
+    def partners(self, code: str) -> frozenset[str]:
+        """Countries that share at least one agreement with ``code``."""
+        return frozenset(p for x in self.agreements if code in x.parties for p in x.parties) - {
+            code
+        }
+
+    def topics(self, code: str, prefix: str = "") -> CountryTopics:
+        """What ``code`` reads and writes; a country never reads another's inbox."""
+        partners = sorted(self.partners(code))
+        return CountryTopics(
+            reads=frozenset({alerts_topic(code, prefix), receipts_topic(code, prefix)}),
+            writes=frozenset(
+                [alerts_topic(p, prefix) for p in partners]
+                + [receipts_topic(p, prefix) for p in partners]
+                + [deadletter_topic(code, prefix), audit_topic(prefix)]
+            ),
+        )
+
+    def all_topics(self, prefix: str = "") -> tuple[str, ...]:
+        """Every topic the network needs: three per country plus the audit topic, sorted."""
+        names = {audit_topic(prefix)}
+        for code in self.codes:
+            names |= {
+                alerts_topic(code, prefix),
+                receipts_topic(code, prefix),
+                deadletter_topic(code, prefix),
+            }
+        return tuple(sorted(names))
+
+
+# --- loading ------------------------------------------------------------------------------
+
+_STR = "tag:yaml.org,2002:str"
+_INT = "tag:yaml.org,2002:int"
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Reader:
+    """Reads YAML nodes and reports problems as ``file:line: reason``."""
+
+    source: str
+
+    def fail(self, node: yaml.Node | None, reason: str) -> NoReturn:
+        line = f":{node.start_mark.line + 1}" if node is not None else ""
+        raise NetworkError(f"{self.source}{line}: {reason}")
+
+    def mapping(
+        self, node: yaml.Node, what: str, *, required: Iterable[str], optional: Iterable[str] = ()
+    ) -> dict[str, yaml.Node]:
+        if not isinstance(node, yaml.MappingNode):
+            self.fail(node, f"{what} must be a mapping")
+        allowed = {*required, *optional}
+        found: dict[str, yaml.Node] = {}
+        for key_node, value_node in node.value:
+            key = self.string(key_node, f"a key in {what}")
+            if key in found:
+                self.fail(key_node, f"{what} has {key!r} twice")
+            if key not in allowed:
+                self.fail(key_node, f"{what} has unknown key {key!r}; expected {sorted(allowed)}")
+            found[key] = value_node
+        for key in required:
+            if key not in found:
+                self.fail(node, f"{what} is missing {key!r}")
+        return found
+
+    def sequence(self, node: yaml.Node, what: str) -> list[yaml.Node]:
+        if not isinstance(node, yaml.SequenceNode):
+            self.fail(node, f"{what} must be a list")
+        return list(node.value)
+
+    def string(self, node: yaml.Node, what: str) -> str:
+        if not isinstance(node, yaml.ScalarNode) or node.tag != _STR or not node.value.strip():
+            self.fail(node, f"{what} must be a non-empty string")
+        return str(node.value)
+
+    def integer(self, node: yaml.Node, what: str) -> int:
+        if not isinstance(node, yaml.ScalarNode) or node.tag != _INT:
+            self.fail(node, f"{what} must be an integer")
+        return int(str(node.value).replace("_", ""), 0)
+
+
+def _country(reader: _Reader, node: yaml.Node, agency_ids: set[str]) -> Country:
+    fields = reader.mapping(node, "a country", required=("code", "name"), optional=("agencies",))
+    code = reader.string(fields["code"], "a country code")
+    if code not in COUNTRY_CODES:
+        reader.fail(fields["code"], f"unknown country code {code!r} (ISO 3166-1 alpha-2 or XK)")
+    agencies = []
+    for agency_node in (
+        reader.sequence(fields["agencies"], f"{code} agencies") if ("agencies" in fields) else ()
+    ):
+        parts = reader.mapping(agency_node, f"a {code} agency", required=("id", "name"))
+        agency_id = reader.string(parts["id"], "an agency id")
+        if agency_id in agency_ids:
+            reader.fail(parts["id"], f"duplicate agency id {agency_id!r}")
+        agency_ids.add(agency_id)
+        agencies.append(Agency(id=agency_id, name=reader.string(parts["name"], "an agency name")))
+    return Country(
+        code=code, name=reader.string(fields["name"], "a country name"), agencies=tuple(agencies)
+    )
+
+
+def _parties(reader: _Reader, node: yaml.Node, ident: str, codes: frozenset[str]) -> list[str]:
+    parties: list[str] = []
+    for party in reader.sequence(node, f"{ident} parties"):
+        code = reader.string(party, f"a party of {ident}")
+        if code not in codes:
+            reader.fail(party, f"{ident}: unknown country code {code!r} (not in countries)")
+        if code in parties:
+            reader.fail(party, f"{ident}: {code} is a party twice")
+        parties.append(code)
+    if len(parties) < 2:  # noqa: PLR2004 - an agreement binds at least two parties
+        reader.fail(node, f"{ident}: an agreement needs at least two parties")
+    return parties
+
+
+def _categories(reader: _Reader, node: yaml.Node, ident: str) -> frozenset[str]:
+    known = known_categories()
+    categories: set[str] = set()
+    for item in reader.sequence(node, f"{ident} categories"):
+        category = reader.string(item, f"a category of {ident}")
+        if category not in known:
+            reader.fail(item, f"{ident}: unknown category {category!r}; known: {sorted(known)}")
+        categories.add(category)
+    if not categories:
+        reader.fail(node, f"{ident}: an agreement covers at least one category")
+    return frozenset(categories)
+
+
+def _agreement(reader: _Reader, node: yaml.Node, codes: frozenset[str]) -> Agreement:
+    fields = reader.mapping(
+        node,
+        "an agreement",
+        required=("id", "parties", "categories", "max_tlp", "retention_days"),
+        optional=("name",),
+    )
+    ident = reader.string(fields["id"], "an agreement id")
+    if not _ID.match(ident):
+        reader.fail(fields["id"], f"agreement id {ident!r} may hold only letters, digits, . _ -")
+    max_tlp = reader.string(fields["max_tlp"], f"{ident} max_tlp")
+    if max_tlp not in TLP_ORDER:
+        reader.fail(fields["max_tlp"], f"{ident}: max_tlp {max_tlp!r} is not one of {TLP_ORDER}")
+    retention = reader.integer(fields["retention_days"], f"{ident} retention_days")
+    if retention <= 0:
+        reader.fail(fields["retention_days"], f"{ident}: retention_days must be positive")
+    return Agreement(
+        id=ident,
+        name=reader.string(fields["name"], f"{ident} name") if "name" in fields else None,
+        parties=tuple(_parties(reader, fields["parties"], ident, codes)),
+        categories=_categories(reader, fields["categories"], ident),
+        max_tlp=max_tlp,
+        retention_days=retention,
+    )
+
+
+def parse_network(text: str, *, source: str = "<network>") -> Network:
+    """Parse and validate a network file's text.
+
+    Raises:
+        NetworkError: ``source:line: reason`` for the first problem found.
+    """
+    reader = _Reader(source=source)
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise NetworkError(f"{source}{line}: not valid YAML: {error.problem}") from error
+    except yaml.YAMLError as error:
+        raise NetworkError(f"{source}: not valid YAML: {error}") from error
+    if root is None:
+        reader.fail(None, "empty network file")
+    top = reader.mapping(root, "the network file", required=("countries", "agreements"))
+    countries: list[Country] = []
+    agency_ids: set[str] = set()
+    for node in reader.sequence(top["countries"], "countries"):
+        country = _country(reader, node, agency_ids)
+        if any(c.code == country.code for c in countries):
+            reader.fail(node, f"duplicate country code {country.code!r}")
+        countries.append(country)
+    codes = frozenset(c.code for c in countries)
+    agreements: list[Agreement] = []
+    for node in reader.sequence(top["agreements"], "agreements"):
+        agreement = _agreement(reader, node, codes)
+        if any(a.id == agreement.id for a in agreements):
+            reader.fail(node, f"duplicate agreement id {agreement.id!r}")
+        agreements.append(agreement)
+    return Network(countries=tuple(countries), agreements=tuple(agreements), source=source)
+
+
+def default_network_path() -> Path:
+    """The network file shipped with the package."""
+    return Path(str(resources.files("intelshare") / "data" / "network.yaml"))
+
+
+def load_network(path: Path | None = None) -> Network:
+    """Load a network file; ``None`` means the shipped default network.
+
+    Raises:
+        NetworkError: the file cannot be read or is invalid (file, line, reason).
+    """
+    if path is None:
+        return default_network()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise NetworkError(f"{path}: cannot read: {error}") from error
+    return parse_network(text, source=str(path))
+
+
+@functools.cache
+def default_network() -> Network:
+    """The shipped default network, loaded once per process."""
+    path = default_network_path()
+    return parse_network(path.read_text(encoding="utf-8"), source=str(path))

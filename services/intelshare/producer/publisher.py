@@ -1,0 +1,379 @@
+"""The originating side: a :class:`Publisher` writes one country's alerts to partners' inboxes.
+
+Every alert is encoded once (which validates it against the schema) and checked by the
+policy per recipient; a refused copy is logged ``alert.refused`` with its rule and is never
+written, an allowed one goes to ``intel.alerts.<CC>`` keyed by case id with headers for
+schema, originator, handling and trace id, and is logged ``alert.sent`` once the broker has
+acknowledged it. The publisher also remembers what it sent in its country's state topic, so
+the country's consumer can match receipts and notice overdue ones. Updates and revocations
+are alerts with a higher revision (only the originator may send them); consent requests,
+consent answers and onward sharing complete the handling rules.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Final
+
+from aiokafka.errors import KafkaError
+
+from intelshare.contract import codec, events
+from intelshare.contract.alerts import AlertHeader, revise, revoke
+from intelshare.contract.schemas import default_registry
+from intelshare.errors import BrokerUnavailable, EncodeError
+from intelshare.network.model import alerts_topic, audit_topic
+from intelshare.network.policy import check_send
+from intelshare.producer import consent
+from intelshare.producer.results import (
+    ConsentResult,
+    CopyResult,
+    PublishResult,
+    handling_header,
+    latency_ms,
+    new_trace_id,
+)
+from intelshare.runtime.audit import AuditMirror
+from intelshare.runtime.eventlog import EventLog
+from intelshare.runtime.kafka import (
+    HEADER_HANDLING,
+    HEADER_ORIGINATOR,
+    HEADER_SCHEMA,
+    HEADER_TRACE,
+    Headers,
+    connect,
+    headers,
+    make_producer,
+)
+from intelshare.runtime.lifecycle import Service
+from intelshare.runtime.topics import state_topic
+from intelshare.state.entries import SentCopy, SentRecord, encode_entry
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
+    from aiokafka import AIOKafkaProducer
+    from aiokafka.structs import RecordMetadata
+
+    from intelshare.network.model import Network
+    from intelshare.runtime.settings import Settings
+    from intelshare.state.entries import Entry
+
+INVALID_RECORD: Final = "invalid-record"
+"""Rule id logged when a record does not fit the Alert schema (nothing is sent)."""
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Publisher(Service):
+    """One country's sending side: alerts, updates, revocations, consent and onward copies.
+
+    Use ``async with Publisher(settings) as publisher:`` and ``await publisher.publish(record)``.
+    ``settings.country`` is the sending country; ``settings.topic_prefix`` scopes every topic.
+    A publisher given a ``producer`` and ``log`` (a consumer shares its own) does not own them.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        network: Network | None = None,
+        log: EventLog | None = None,
+        producer: AIOKafkaProducer | None = None,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        """Prepare (nothing connects until :meth:`start`)."""
+        super().__init__()
+        self.settings = settings
+        self.country, self.network = settings.country_network(network)
+        self.stop_timeout = settings.stop_timeout
+        self.registry = default_registry()
+        self._clock = clock
+        self._owns_log = log is None
+        self.log = log or EventLog(
+            service="producer",
+            country=self.country,
+            fmt=settings.log_format,
+            path=settings.log_file,
+        )
+        self._producer = producer
+        self._owns_producer = producer is None
+        self._audit: AuditMirror | None = None
+
+    @property
+    def producer(self) -> AIOKafkaProducer:
+        """The Kafka producer (after :meth:`start`)."""
+        if self._producer is None:
+            raise RuntimeError("Publisher is not started")
+        return self._producer
+
+    async def _start(self) -> None:
+        if self._producer is None:
+            self._producer = await connect(
+                lambda: make_producer(self.settings, "producer"),
+                what="producer",
+                settings=self.settings,
+                log=self.log,
+            )
+        if self.settings.audit and not self.log.has_sink:
+            self._audit = AuditMirror(self.producer, audit_topic(self.settings.topic_prefix))
+            self._audit.start()
+            self.log.attach_sink(self._audit)
+
+    async def _stop(self) -> None:
+        try:
+            if self._audit is not None:
+                self.log.attach_sink(None)
+                await self._audit.stop()
+            if self._owns_producer and self._producer is not None:
+                await self._producer.stop()
+        finally:
+            if self._owns_log:
+                self.log.close()
+
+    # --- alerts -------------------------------------------------------------------------
+
+    async def publish(
+        self,
+        record: Mapping[str, Any],
+        *,
+        trace_id: str | None = None,
+        context: Mapping[str, Any] | None = None,
+    ) -> PublishResult:
+        """Check and send one alert revision (an ALERT, UPDATE or REVOCATION) to its recipients.
+
+        ``context`` adds fields to every log event (a replay passes ``scenario`` and ``step``).
+
+        Raises:
+            EncodeError: the record does not fit the Alert schema (logged, nothing sent).
+            BrokerUnavailable: the broker did not acknowledge a copy.
+        """
+        trace_id = trace_id or new_trace_id()
+        extra = dict(context or {})
+        data = self.encode_alert(record, trace_id, extra)
+        header = AlertHeader.from_record(record)
+        now = self._clock()
+        fields = {**header.log_fields(), "trace_id": trace_id, **extra}
+        addressed = list(dict.fromkeys(header.recipients)) or [""]
+        allowed: list[str] = []
+        results: dict[str, CopyResult] = {}
+        for recipient in addressed:
+            decision = check_send(self.network, header, recipient, now, sender=self.country)
+            if decision.allowed:
+                allowed.append(recipient)
+                continue
+            results[recipient] = CopyResult(
+                recipient=recipient, sent=False, rule=str(decision.rule), reason=decision.reason
+            )
+            self.log.info(
+                events.ALERT_REFUSED,
+                **fields,
+                recipient=recipient or None,
+                rule=str(decision.rule),
+                reason=decision.reason,
+            )
+        kafka_headers = self.alert_headers(header, trace_id)
+        prefix = self.settings.topic_prefix
+        writes = [
+            self.write(alerts_topic(r, prefix), header.case_id, data, kafka_headers)
+            for r in allowed
+        ]
+        memory: list[Entry] = []
+        if allowed and header.originator == self.country:
+            memory = self.sent_entries(header, allowed, data, trace_id)
+        acks = await self.acknowledged([*writes, *(self.remember(e) for e in memory)])
+        for recipient, metadata in zip(allowed, acks, strict=False):
+            results[recipient] = CopyResult.written(recipient, metadata)
+            self.log.info(
+                events.ALERT_SENT,
+                **fields,
+                recipient=recipient,
+                topic=metadata.topic,
+                partition=metadata.partition,
+                offset=metadata.offset,
+                latency_ms=latency_ms(header.created_at, self._clock()),
+            )
+        return PublishResult.of(header, trace_id, (results[r] for r in addressed))
+
+    async def update(
+        self,
+        record: Mapping[str, Any],
+        *,
+        trace_id: str | None = None,
+        context: Mapping[str, Any] | None = None,
+        **changes: Any,  # noqa: ANN401 - any Alert field may change
+    ) -> PublishResult:
+        """Publish the next revision of ``record`` as an UPDATE with ``changes`` applied."""
+        return await self.publish(
+            revise(record, created_at=self._clock(), **changes), trace_id=trace_id, context=context
+        )
+
+    async def revoke(
+        self,
+        record: Mapping[str, Any],
+        *,
+        trace_id: str | None = None,
+        context: Mapping[str, Any] | None = None,
+    ) -> PublishResult:
+        """Publish a REVOCATION of ``record``: every recipient stops using it."""
+        return await self.publish(
+            revoke(record, created_at=self._clock()), trace_id=trace_id, context=context
+        )
+
+    # --- consent and onward sharing (see intelshare.producer.consent) -----------------------------
+
+    async def request_consent(
+        self,
+        alert: Mapping[str, Any],
+        *,
+        onward_to: Sequence[str],
+        reason: str,
+        consent_id: str | None = None,
+        trace_id: str | None = None,
+        context: Mapping[str, Any] | None = None,
+    ) -> ConsentResult:
+        """Ask ``alert``'s originator for consent to share it onward to ``onward_to``."""
+        return await consent.request_consent(
+            self,
+            alert,
+            onward_to=onward_to,
+            reason=reason,
+            consent_id=consent_id,
+            trace_id=trace_id,
+            context=context,
+        )
+
+    async def answer_consent(
+        self,
+        request: Mapping[str, Any],
+        alert: Mapping[str, Any] | None,
+        *,
+        trace_id: str | None = None,
+    ) -> ConsentResult:
+        """As the originator, decide a ConsentRequest record and send the ConsentGrant."""
+        return await consent.answer_consent(self, request, alert, trace_id=trace_id)
+
+    async def share_onward(
+        self,
+        alert: Mapping[str, Any],
+        *,
+        onward_to: Sequence[str],
+        consent_id: str | None,
+        trace_id: str | None = None,
+        context: Mapping[str, Any] | None = None,
+    ) -> PublishResult:
+        """Share a received alert onward (needs ``consent_id`` for restricted handling)."""
+        return await consent.share_onward(
+            self,
+            alert,
+            onward_to=onward_to,
+            consent_id=consent_id,
+            trace_id=trace_id,
+            context=context,
+        )
+
+    # --- building blocks (also used by intelshare.producer.consent and the consumer) -----------
+
+    def now(self) -> datetime:
+        """The publisher's clock (injectable for tests)."""
+        return self._clock()
+
+    def encode_alert(
+        self, record: Mapping[str, Any], trace_id: str, extra: Mapping[str, Any]
+    ) -> bytes:
+        """Encode an Alert record (newest schema); a misfit is logged as refused and raised.
+
+        Raises:
+            EncodeError: the record does not fit the Alert schema.
+        """
+        try:
+            return codec.encode(self.registry, "Alert", dict(record))
+        except EncodeError as error:
+            self.log.info(
+                events.ALERT_REFUSED,
+                alert_id=_text(record.get("alert_id")),
+                case_id=_text(record.get("case_id")),
+                trace_id=trace_id,
+                rule=INVALID_RECORD,
+                reason=str(error),
+                **extra,
+            )
+            raise
+
+    def alert_headers(self, header: AlertHeader, trace_id: str) -> Headers:
+        """Record headers of an alert copy: schema, originator, handling, trace id."""
+        return headers(
+            **{
+                HEADER_SCHEMA: self.registry.newest("Alert").full_name,
+                HEADER_ORIGINATOR: header.originator,
+                HEADER_HANDLING: handling_header(header),
+                HEADER_TRACE: trace_id,
+            }
+        )
+
+    def sent_entries(
+        self, header: AlertHeader, recipients: Sequence[str], data: bytes, trace_id: str
+    ) -> list[Entry]:
+        """What the state topic should remember of a sent revision.
+
+        Each copy, and the record itself when its handling makes onward sharing need consent.
+        """
+        memory: list[Entry] = [
+            SentCopy(
+                alert_id=header.alert_id,
+                revision=header.revision,
+                recipient=r,
+                case_id=header.case_id,
+                created_at=header.created_at,
+                response_due=header.response_due,
+                trace_id=trace_id,
+            )
+            for r in recipients
+        ]
+        if header.handling.needs_consent_for_onward:
+            # Kept to decide consent requests; other alerts may be shared on without asking.
+            memory.append(
+                SentRecord(alert_id=header.alert_id, revision=header.revision, record=data)
+            )
+        return memory
+
+    async def write(
+        self, topic: str, key: str, value: bytes, kafka_headers: Headers
+    ) -> asyncio.Future[RecordMetadata]:
+        """Enqueue one record; the returned future resolves when the broker acknowledges it.
+
+        Raises:
+            BrokerUnavailable: the record could not be enqueued.
+        """
+        try:
+            future: asyncio.Future[RecordMetadata] = await self.producer.send(
+                topic, value, key=key.encode(), headers=kafka_headers
+            )
+        except KafkaError as error:
+            raise BrokerUnavailable(f"cannot write to {topic}: {error}") from error
+        return future
+
+    async def remember(self, entry: Entry) -> asyncio.Future[RecordMetadata]:
+        """Enqueue one fact for this country's state topic."""
+        key, value = encode_entry(entry)
+        topic = state_topic(self.country, self.settings.topic_prefix)
+        return await self.write(topic, key.decode(), value, [])
+
+    async def acknowledged(self, sends: Sequence[Any]) -> list[RecordMetadata]:
+        """Enqueue ``sends`` (coroutines of :meth:`write`) and wait for every acknowledgement.
+
+        Raises:
+            BrokerUnavailable: the broker did not acknowledge one of them.
+        """
+        # Enqueue everything first (one batch, one round trip), then wait for every ack.
+        futures = [await send for send in sends]
+        try:
+            return list(await asyncio.gather(*futures))
+        except KafkaError as error:
+            raise BrokerUnavailable(f"the broker did not acknowledge a write: {error}") from error
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None

@@ -1,0 +1,225 @@
+"""Structured logs: one JSON object per line for services, readable lines on a terminal.
+
+Each service gets its own :class:`EventLog` (several run in one process in the demo, each
+writing its own file), built on a structlog processor chain that stamps the common fields
+(``timestamp``, ``level``, ``event``, ``service``, ``country``), drops fields that do not
+apply, hands each event to listeners (the demo's live view, tests), mirrors audit events
+(:data:`intelshare.contract.events.ALL_EVENTS`) to the audit topic, and renders the line.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from datetime import UTC, datetime
+from typing import IO, TYPE_CHECKING, Any, Final, Protocol
+
+import structlog
+
+from intelshare.contract.events import ALL_EVENTS
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, MutableMapping
+    from pathlib import Path
+
+    from intelshare.runtime.settings import LogFormat
+
+EventDict = dict[str, Any]
+"""One log event as data: the fields of :mod:`intelshare.contract.events`."""
+
+_FIRST: Final = ("timestamp", "level", "event", "service", "country")
+
+
+class AuditSink(Protocol):
+    """Where audit events go besides the log (the audit topic)."""
+
+    def offer(self, key: str, line: bytes) -> None:
+        """Take one rendered JSON event without blocking the caller."""
+
+
+def utc_timestamp(moment: datetime | None = None) -> str:
+    """ISO-8601 UTC with milliseconds and ``Z``, as every event's ``timestamp``."""
+    moment = (moment or datetime.now(UTC)).astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def to_json(event: EventDict) -> str:
+    """One event as one compact JSON line (no newline); non-JSON values become text."""
+    return json.dumps(event, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _add_timestamp(_: object, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    event.setdefault("timestamp", utc_timestamp())
+    return event
+
+
+def _tidy(_: object, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    # Fields that do not apply are absent, never null placeholders (events.py); the common
+    # fields come first so a human scanning the file sees them in the same place.
+    present: dict[str, Any] = {k: v for k, v in event.items() if v is not None}
+    ordered: dict[str, Any] = {k: present.pop(k) for k in _FIRST if k in present}
+    ordered.update(present)
+    event.clear()
+    event.update(ordered)
+    return event
+
+
+class EventLog:
+    """The structured log of one service (one country, producer or consumer)."""
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        country: str,
+        fmt: LogFormat = "json",
+        output: IO[str] | None = None,
+        path: Path | None = None,
+    ) -> None:
+        """Log to ``path`` (appended), else ``output``, else standard output.
+
+        ``fmt`` ``auto`` means pretty when the output is a terminal, JSON otherwise.
+        """
+        self.service = service
+        self.country = country
+        self.path = path
+        """The file this log appends to, if any."""
+        self._owned: IO[str] | None = None
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._owned = path.open("a", encoding="utf-8", buffering=1)
+        stream: Any = self._owned or output or sys.stdout
+        pretty = fmt == "pretty" or (fmt == "auto" and stream.isatty())
+        self._listeners: list[Callable[[EventDict], None]] = []
+        self._sink: AuditSink | None = None
+        # JSON is rendered once and the same text goes to the log and the audit topic.
+        last: list[Any] = (
+            [self._fan_out, structlog.dev.ConsoleRenderer(colors=stream.isatty(), sort_keys=False)]
+            if pretty
+            else [self._fan_out_json]
+        )
+        self._logger = structlog.BoundLogger(
+            structlog.WriteLogger(stream),
+            processors=[structlog.processors.add_log_level, _add_timestamp, _tidy, *last],
+            context={"service": service, "country": country},
+        )
+
+    def add_listener(self, listener: Callable[[EventDict], None]) -> None:
+        """Call ``listener`` with a copy of every event (the demo's view, tests)."""
+        self._listeners.append(listener)
+
+    @property
+    def has_sink(self) -> bool:
+        """Whether audit events are already mirrored somewhere."""
+        return self._sink is not None
+
+    def attach_sink(self, sink: AuditSink | None) -> None:
+        """Mirror audit events to ``sink`` from now on (None stops mirroring)."""
+        self._sink = sink
+
+    def info(self, event: str, **fields: Any) -> None:  # noqa: ANN401 - event fields vary
+        """Log an event at level info."""
+        self._logger.info(event, **fields)
+
+    def warning(self, event: str, **fields: Any) -> None:  # noqa: ANN401 - event fields vary
+        """Log an event at level warning."""
+        self._logger.warning(event, **fields)
+
+    def error(self, event: str, **fields: Any) -> None:  # noqa: ANN401 - event fields vary
+        """Log an event at level error."""
+        self._logger.error(event, **fields)
+
+    def close(self) -> None:
+        """Close the log file this log opened (standard output stays open)."""
+        if self._owned is not None:
+            self._owned.close()
+            self._owned = None
+
+    def _fan_out(
+        self, _: object, __: str, event: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
+        self._share(event, None)
+        return event
+
+    def _fan_out_json(self, _: object, __: str, event: MutableMapping[str, Any]) -> str:
+        return self._share(event, to_json(dict(event)))
+
+    def _share(self, event: MutableMapping[str, Any], line: str | None) -> str:
+        for listener in self._listeners:
+            listener(dict(event))
+        if self._sink is not None and event.get("event") in ALL_EVENTS:
+            line = line if line is not None else to_json(dict(event))
+            self._sink.offer(str(event.get("country", "")), line.encode())
+        return line or ""
+
+
+class _Repeats(logging.Filter):
+    """Let a library message through once per ``window`` seconds, counting the rest.
+
+    aiokafka logs every failed reconnect; while a broker is down that is several lines a
+    second. Our own line already says the broker is unreachable, so repeats add nothing.
+    """
+
+    def __init__(self, window: float = 60.0) -> None:
+        super().__init__()
+        self._window = window
+        self._seen: dict[tuple[str, object], tuple[float, int]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (record.name, record.msg)
+        now = time.monotonic()
+        last = self._seen.get(key)
+        if last is not None and now - last[0] < self._window:
+            self._seen[key] = (last[0], last[1] + 1)
+            return False
+        if last is not None and last[1]:
+            record.msg = f"{record.msg} ({last[1]} similar suppressed)"
+        self._seen[key] = (now, 0)
+        return True
+
+
+class _JsonFormatter(logging.Formatter):
+    """A library's log record as one JSON object, shaped like the services' own events."""
+
+    def __init__(self, service: str | None, country: str | None) -> None:
+        super().__init__()
+        self._fields = {"service": service, "country": country}
+
+    def format(self, record: logging.LogRecord) -> str:
+        moment = datetime.fromtimestamp(record.created, UTC)
+        event = {
+            "timestamp": utc_timestamp(moment),
+            "level": record.levelname.lower(),
+            "event": "kafka.client",
+            **{k: v for k, v in self._fields.items() if v},
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        return to_json(event)
+
+
+def configure_library_logging(
+    level: int = logging.WARNING,
+    *,
+    fmt: LogFormat = "auto",
+    service: str | None = None,
+    country: str | None = None,
+) -> None:
+    """Send aiokafka's own warnings to standard error, one line each, repeats suppressed.
+
+    Standard output stays reserved for the service's events. As JSON (``json``, or ``auto``
+    when standard error is not a terminal) each line is an object with ``event``
+    ``kafka.client``, so a merged stream (``docker compose logs``) stays one JSON per line.
+    """
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "json" or (fmt == "auto" and not sys.stderr.isatty()):
+        handler.setFormatter(_JsonFormatter(service, country))
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(_Repeats())
+    root = logging.getLogger("aiokafka")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False

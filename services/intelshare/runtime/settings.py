@@ -1,0 +1,176 @@
+"""Service settings from flags or ``INTELSHARE_*`` environment variables, validated once.
+
+Flags win over the environment, the environment over defaults. Every value is checked when
+:class:`Settings` is built, so a bad value stops a service before it touches Kafka, with one
+line naming the setting (:class:`~intelshare.errors.SettingsError`, exit code 2).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+from intelshare.errors import SettingsError
+from intelshare.network.model import COUNTRY_CODES, Network, load_network
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+LogFormat = Literal["json", "pretty", "auto"]
+"""``json`` lines, ``pretty`` console lines, or ``auto``: pretty on a terminal, else JSON."""
+
+DEFAULT_BOOTSTRAP: Final = "127.0.0.1:9092"
+"""Where the local broker (``scripts/kafka-local``) listens."""
+
+_HOST_PORT: Final = re.compile(
+    r"^(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(?P<port>[0-9]{1,5})$"
+)
+_PREFIX: Final = re.compile(r"^[A-Za-z0-9._-]*$")
+_MAX_PORT: Final = 65535
+
+ENV: Final = {
+    "bootstrap": "INTELSHARE_BOOTSTRAP",
+    "country": "INTELSHARE_COUNTRY",
+    "network_path": "INTELSHARE_NETWORK",
+    "topic_prefix": "INTELSHARE_TOPIC_PREFIX",
+    "client_id": "INTELSHARE_CLIENT_ID",
+    "group_id": "INTELSHARE_GROUP_ID",
+    "log_format": "INTELSHARE_LOG_FORMAT",
+    "log_file": "INTELSHARE_LOG_FILE",
+    "audit": "INTELSHARE_AUDIT",
+    "connect_timeout": "INTELSHARE_CONNECT_TIMEOUT",
+    "stop_timeout": "INTELSHARE_STOP_TIMEOUT",
+}
+"""The environment variable behind each setting."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Settings:
+    """What a producer or consumer service needs to know to run."""
+
+    bootstrap: str = DEFAULT_BOOTSTRAP
+    """Kafka bootstrap servers, ``host:port`` (comma-separated for several)."""
+    country: str | None = None
+    """The country this service speaks for (ISO 3166-1 alpha-2, Kosovo ``XK``)."""
+    network_path: Path | None = None
+    """The network file; None means the default network shipped with the package."""
+    topic_prefix: str = ""
+    """Prepended to every topic name, so tests and exercises can share one broker."""
+    client_id: str | None = None
+    """Kafka client id; derived from service and country when not given."""
+    group_id: str | None = None
+    """Consumer group id; derived from prefix and country when not given."""
+    log_format: LogFormat = "auto"
+    """How log lines are written: ``json``, ``pretty`` or ``auto``."""
+    log_file: Path | None = None
+    """Append log lines to this file instead of standard output."""
+    audit: bool = True
+    """Mirror every audit event to the audit topic."""
+    connect_timeout: float = 60.0
+    """Seconds to keep retrying an unreachable broker before giving up (0: forever)."""
+    stop_timeout: float = 10.0
+    """Seconds a clean stop may take before the service stops waiting."""
+
+    def __post_init__(self) -> None:
+        """Refuse bad values at once, naming the setting."""
+        for server in self.bootstrap.split(","):
+            match = _HOST_PORT.match(server.strip())
+            if match is None or not 0 < int(match["port"]) <= _MAX_PORT:
+                raise SettingsError(
+                    f"bootstrap: {server.strip()!r} is not host:port "
+                    f"({ENV['bootstrap']} or --bootstrap)"
+                )
+        if self.country is not None and self.country not in COUNTRY_CODES:
+            raise SettingsError(
+                f"country: {self.country!r} is not an ISO 3166-1 alpha-2 code (or XK)"
+            )
+        if not _PREFIX.match(self.topic_prefix):
+            raise SettingsError(
+                f"topic prefix: {self.topic_prefix!r} may hold only letters, digits, . _ -"
+            )
+        if self.log_format not in ("json", "pretty", "auto"):
+            raise SettingsError(f"log format: {self.log_format!r} is not json, pretty or auto")
+        if self.connect_timeout < 0:
+            raise SettingsError(f"connect timeout: {self.connect_timeout} is negative")
+        if self.stop_timeout <= 0:
+            raise SettingsError(f"stop timeout: {self.stop_timeout} must be positive")
+
+    @classmethod
+    def from_env(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        **overrides: Any,  # noqa: ANN401 - each field has its own type; __post_init__ checks
+    ) -> Settings:
+        """Settings from ``INTELSHARE_*`` variables, then ``overrides`` (None means unset).
+
+        Raises:
+            SettingsError: a variable or override has a bad value.
+        """
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for name, variable in ENV.items():
+            raw = env.get(variable)
+            if raw is not None and raw.strip():
+                values[name] = _parse(name, raw.strip(), variable)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        unknown = set(values) - {f.name for f in fields(cls)}
+        if unknown:
+            raise SettingsError(f"unknown settings {sorted(unknown)}")
+        return cls(**values)
+
+    def with_country(self, country: str) -> Settings:
+        """The same settings for another country (the demo runs every country at once)."""
+        return replace(self, country=country, client_id=None, group_id=None)
+
+    def require_country(self) -> str:
+        """The country, or a SettingsError saying how to give one."""
+        if self.country is None:
+            raise SettingsError(f"country: not set (--country or {ENV['country']})")
+        return self.country
+
+    def country_network(self, network: Network | None = None) -> tuple[str, Network]:
+        """The country and the network it is in (``network``, else the configured file).
+
+        Raises SettingsError when no country is set or the network does not know it.
+        """
+        country = self.require_country()
+        network = network or load_network(self.network_path)
+        if network.country(country) is None:
+            raise SettingsError(f"country: {country} is not in {network.source}")
+        return country, network
+
+    def client_id_for(self, service: str) -> str:
+        """The Kafka client id of one service: one identity per country and role."""
+        if self.client_id:
+            return self.client_id
+        return f"intelshare-{service}-{self.country or 'any'}"
+
+    @property
+    def consumer_group(self) -> str:
+        """The consumer group of this country's consumer service (prefix-scoped)."""
+        if self.group_id:
+            return self.group_id
+        return f"{self.topic_prefix}intelshare-consumer-{self.require_country()}"
+
+
+def _parse(name: str, raw: str, variable: str) -> object:
+    if name in ("network_path", "log_file"):
+        return Path(raw)
+    if name == "audit":
+        lowered = raw.lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise SettingsError(f"{variable}: {raw!r} is not a boolean (true/false, 1/0)")
+    if name in ("connect_timeout", "stop_timeout"):
+        try:
+            return float(raw)
+        except ValueError:
+            raise SettingsError(f"{variable}: {raw!r} is not a number of seconds") from None
+    if name == "country":
+        return raw.upper()
+    return raw

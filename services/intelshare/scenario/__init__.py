@@ -1,0 +1,4 @@
+"""Scenario files: model, reading with positions, checks, expectations, timeline, generator.
+
+Imports contract and network.
+"""

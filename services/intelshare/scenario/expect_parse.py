@@ -1,0 +1,248 @@
+"""Read a scenario's ``expect:`` list into :class:`~.expectations.Expectation` values.
+
+Each item is a mapping with one key naming the kind, e.g.
+``- receives: {country: RS, alert: van-sighting, within: 10s}``. Alert names are checked
+against the steps once every step has been read (see :mod:`intelshare.scenario.parse`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final
+
+import yaml
+
+from intelshare.contract import events as ev
+from intelshare.durations import format_duration, parse_duration
+from intelshare.scenario.alert_fields import country
+from intelshare.scenario.expectations import KINDS, Expectation
+from intelshare.yamlpos import Reader, suggest
+
+if TYPE_CHECKING:
+    from datetime import timedelta
+
+    from intelshare.network.model import Network
+
+_FIELDS: Final = {
+    "receives": (("country", "alert"), ("within", "revision")),
+    "never_receives": (("country", "alert"), ()),
+    "receipt": (("to", "from", "alert"), ("status", "within")),
+    "refused": (("from", "to"), ("alert", "rule")),
+    "rejected": (("country",), ("alert", "rule")),
+    "revoked": (("country", "alert"), ()),
+    "count": (
+        ("event",),
+        ("country", "recipient", "alert", "rule", "status", "equals", "at_least", "at_most"),
+    ),
+}
+_COUNTRY_KEYS: Final = frozenset({"country", "to", "from", "recipient"})
+
+
+def parse_expectations(reader: Reader, node: yaml.Node, network: Network) -> list[Expectation]:
+    """Every readable expectation of the ``expect:`` list; problems go to ``reader``."""
+    found: list[Expectation] = []
+    for item in reader.sequence(node, "expect"):
+        expectation = _item(reader, item, network)
+        if expectation is not None:
+            found.append(expectation)
+    return found
+
+
+def _item(reader: Reader, node: yaml.Node, network: Network) -> Expectation | None:
+    if not isinstance(node, yaml.MappingNode) or len(node.value) != 1:
+        reader.error(node, f"an expectation is a mapping with one of {', '.join(KINDS)}")
+        return None
+    key_node, value = node.value[0]
+    kind = str(key_node.value)
+    if kind not in KINDS:
+        reader.error(key_node, f"unknown expectation {kind!r}{suggest(kind, KINDS)}")
+        return None
+    if kind == "no_dead_letters":
+        if reader.boolean(value, "no_dead_letters") is False:
+            reader.error(value, "no_dead_letters: write true, or leave the line out")
+        return Expectation(
+            kind=kind,
+            where=reader.where(node),
+            event=ev.MESSAGE_DEADLETTERED,
+            at_most=0,
+            text="no dead letters",
+        )
+    required, optional = _FIELDS[kind]
+    fields = reader.mapping(value, kind, allowed=(*required, *optional), required=required)
+    text = None
+    if fields is not None and all(k in fields for k in required):
+        text = _texts(reader, kind, fields, network)
+    if fields is None or text is None:
+        return None
+    within = _within(reader, fields.get("within"))
+    if "within" in fields and within is None:
+        return None
+    return _build(reader, kind=kind, node=node, fields=fields, text=text, within=within)
+
+
+def _texts(
+    reader: Reader, kind: str, fields: dict[str, yaml.Node], network: Network
+) -> dict[str, str] | None:
+    """The text fields of an expectation; None when one is unreadable (reported)."""
+    text: dict[str, str] = {}
+    for key, field_node in fields.items():
+        if key in _COUNTRY_KEYS:
+            value = country(reader, field_node, f"{kind} {key}", network)
+        elif key in ("within", "equals", "at_least", "at_most", "revision"):
+            continue
+        else:
+            value = reader.string(field_node, f"{kind} {key}")
+        if value is None:
+            return None
+        text[key] = value
+    return text
+
+
+def _within(reader: Reader, node: yaml.Node | None) -> timedelta | None:
+    if node is None:
+        return None
+    raw = reader.string(node, "within")
+    if raw is None:
+        return None
+    try:
+        return parse_duration(raw)
+    except ValueError as error:
+        reader.error(node, f"within: {error}")
+        return None
+
+
+def _build(  # noqa: PLR0911 - one return per kind reads best
+    reader: Reader,
+    *,
+    kind: str,
+    node: yaml.Node,
+    fields: dict[str, yaml.Node],
+    text: dict[str, str],
+    within: timedelta | None,
+) -> Expectation | None:
+    where = reader.where(node)
+    alert = text.get("alert")
+    late = f" within {format_duration(within)}" if within is not None else ""
+    if kind == "receives":
+        match = {"country": text["country"]}
+        if "revision" in fields:
+            revision = reader.integer(fields["revision"], "revision")
+            if revision is None:
+                return None
+            match["revision"] = str(revision)
+        return Expectation(
+            kind=kind,
+            where=where,
+            event=ev.ALERT_RECEIVED,
+            match=match,
+            alert=alert,
+            at_least=1,
+            within=within,
+            sent_to=text["country"],
+            text=f"{text['country']} receives {alert}{late}",
+        )
+    if kind == "never_receives":
+        return Expectation(
+            kind=kind,
+            where=where,
+            event=ev.ALERT_RECEIVED,
+            match={"country": text["country"]},
+            alert=alert,
+            at_most=0,
+            text=f"{text['country']} never receives {alert}",
+        )
+    if kind == "receipt":
+        match = {"country": text["to"], "receipt_from": text["from"]}
+        status = ""
+        if "status" in text:
+            match["status"] = text["status"]
+            status = f" ({text['status']})"
+        return Expectation(
+            kind=kind,
+            where=where,
+            event=ev.RECEIPT_RECEIVED,
+            match=match,
+            alert=alert,
+            at_least=1,
+            within=within,
+            sent_to=text["from"],
+            text=f"{text['to']} gets a receipt{status} from {text['from']} for {alert}{late}",
+        )
+    if kind == "refused":
+        match = {"country": text["from"], "recipient": text["to"]} | _rule(text)
+        return Expectation(
+            kind=kind,
+            where=where,
+            event=ev.ALERT_REFUSED,
+            match=match,
+            alert=alert,
+            at_least=1,
+            text=f"{text['from']} refuses {alert or 'an alert'} to {text['to']}{_why(text)}",
+        )
+    if kind == "rejected":
+        return Expectation(
+            kind=kind,
+            where=where,
+            event=ev.ALERT_REJECTED,
+            match={"country": text["country"]} | _rule(text),
+            alert=alert,
+            at_least=1,
+            text=f"{text['country']} rejects {alert or 'an alert'}{_why(text)}",
+        )
+    if kind == "revoked":
+        return Expectation(
+            kind=kind,
+            where=where,
+            event=ev.ALERT_REVOKED,
+            match={"country": text["country"]},
+            alert=alert,
+            at_least=1,
+            text=f"{text['country']} stops using {alert} (revoked)",
+        )
+    return _count(reader, node, fields, text)
+
+
+def _rule(text: dict[str, str]) -> dict[str, str]:
+    return {"rule": text["rule"]} if "rule" in text else {}
+
+
+def _why(text: dict[str, str]) -> str:
+    return f" ({text['rule']})" if "rule" in text else ""
+
+
+def _count(
+    reader: Reader, node: yaml.Node, fields: dict[str, yaml.Node], text: dict[str, str]
+) -> Expectation | None:
+    event = text["event"]
+    if event not in ev.ALL_EVENTS:
+        reader.error(fields["event"], f"unknown event {event!r}{suggest(event, ev.ALL_EVENTS)}")
+        return None
+    bounds = {
+        k: reader.integer(fields[k], k) for k in ("equals", "at_least", "at_most") if k in fields
+    }
+    if not bounds:
+        reader.error(node, "count needs equals, at_least or at_most")
+        return None
+    if None in bounds.values():
+        return None
+    if "equals" in bounds and len(bounds) > 1:
+        reader.error(node, "count takes equals, or at_least and/or at_most, not both")
+        return None
+    at_least = bounds.get("equals", bounds.get("at_least"))
+    at_most = bounds.get("equals", bounds.get("at_most"))
+    match: dict[str, str] = {
+        k: text[k] for k in ("country", "recipient", "rule", "status") if k in text
+    }
+    scope = "".join(f" {k}={v}" for k, v in match.items())
+    if "alert" in text:
+        scope += f" alert={text['alert']}"
+    bound = " ".join(f"{k.replace('_', ' ')} {v}" for k, v in bounds.items())
+    return Expectation(
+        kind="count",
+        where=reader.where(node),
+        event=event,
+        match=match,
+        alert=text.get("alert"),
+        at_least=at_least or None,
+        at_most=at_most,
+        text=f"count {event}{scope}: {bound}",
+    )

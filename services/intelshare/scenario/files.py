@@ -1,0 +1,186 @@
+"""Scenario files: a story told in alerts, checked before it is played.
+
+A scenario is YAML (see ``scenarios/README.md``): a header (name, seed, network, start,
+defaults), a list of steps (alerts, updates, revocations, receipts, consent, pauses) and a
+list of expectations. :func:`check_scenario` reads it all and reports every problem with
+``file:line:column``; :func:`iter_steps` streams the steps again for a replay.
+
+::
+
+    report = check_scenario(Path("scenarios/western-balkans.yaml"))
+    for problem in report.problems: print(problem)
+    for step in iter_steps(report): ...
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from timeit import default_timer
+from typing import TYPE_CHECKING
+
+from intelshare.errors import ScenarioError
+from intelshare.scenario.check import Checker
+from intelshare.scenario.model import (
+    AlertFields,
+    AlertStep,
+    AnyStep,
+    ConsentRequestStep,
+    Outline,
+    PauseStep,
+    ReceiptStep,
+    RevocationStep,
+    Scenario,
+    TimeValue,
+    UpdateStep,
+)
+from intelshare.scenario.parse import parse_header, parse_step
+from intelshare.scenario.timeline import end_of
+from intelshare.yamlpos import (
+    FatalSyntax,
+    Problem,
+    Reader,
+    Where,
+    iter_step_nodes,
+    read_top_level,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+    from pathlib import Path
+
+__all__ = [
+    "AlertFields",
+    "AlertStep",
+    "AnyStep",
+    "CheckReport",
+    "ConsentRequestStep",
+    "Outline",
+    "PauseStep",
+    "Problem",
+    "ReceiptStep",
+    "RevocationStep",
+    "Scenario",
+    "TimeValue",
+    "UpdateStep",
+    "Where",
+    "check_scenario",
+    "iter_steps",
+    "load_scenario",
+]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CheckReport:
+    """Everything a check of one scenario file found."""
+
+    path: Path
+    """The file checked."""
+    scenario: Scenario | None
+    """Header and expectations; None when even those could not be read."""
+    outline: Outline | None
+    """What the steps add up to; None when the steps could not be read."""
+    ids: Mapping[str, str] = field(default_factory=dict)
+    """Generated alert id of each local name the expectations use."""
+    problems: tuple[Problem, ...] = ()
+    """Errors and warnings, in file order."""
+    seconds: float = 0.0
+    """How long the check took."""
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        """The problems that make the file unusable."""
+        return tuple(p for p in self.problems if p.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        """The problems worth saying but not stopping for."""
+        return tuple(p for p in self.problems if p.severity == "warning")
+
+    @property
+    def ok(self) -> bool:
+        """Whether the file can be replayed."""
+        return not self.errors and self.scenario is not None and self.outline is not None
+
+    def summary(self) -> str:
+        """``file: 2 errors, 1 warning`` (or ``file: ok, N steps``)."""
+        if self.ok:
+            assert self.outline is not None
+            extra = f", {len(self.warnings)} warning(s)" if self.warnings else ""
+            return f"{self.path}: ok, {self.outline.steps} steps{extra}"
+        return f"{self.path}: {len(self.errors)} error(s), {len(self.warnings)} warning(s)"
+
+
+def check_scenario(path: Path, *, seed: str | None = None) -> CheckReport:
+    """Read and check a whole scenario file, streaming its steps; never raises for bad input.
+
+    ``seed`` overrides the file's seed (ids follow it).
+    """
+    started = default_timer()
+    reader = Reader(source=str(path))
+    scenario = outline = None
+    ids: dict[str, str] = {}
+    try:
+        # The first pass, over parser events only, also finds which alerts later steps name:
+        # only those are remembered in full while checking a long scenario.
+        top, keep = read_top_level(path, reader)
+        scenario = parse_header(reader, top, path, seed)
+        if scenario is not None:
+            if keep is not None:
+                keep |= {e.alert for e in scenario.expectations if e.alert is not None}
+            checker = Checker(reader, scenario, keep)
+            for index, node in enumerate(iter_step_nodes(path, reader)):
+                checker.step(parse_step(reader, node, index, scenario, checker.cursor), node)
+            outline, ids = checker.finish()
+    except FatalSyntax:
+        outline = None
+    problems = sorted(reader.problems, key=lambda p: (p.where.line, p.where.column))
+    return CheckReport(
+        path=path,
+        scenario=scenario,
+        outline=outline,
+        ids=ids,
+        problems=tuple(problems),
+        seconds=default_timer() - started,
+    )
+
+
+def load_scenario(path: Path, *, seed: str | None = None) -> CheckReport:
+    """Check a scenario and insist it is usable.
+
+    Raises:
+        ScenarioError: the first error as ``file:line:column: reason`` (and how many more).
+    """
+    report = check_scenario(path, seed=seed)
+    if not report.ok:
+        errors = report.errors
+        more = (
+            f" (and {len(errors) - 1} more; run 'intelshare scenario check')"
+            if len(errors) > 1
+            else ""
+        )
+        first = str(errors[0]) if errors else f"{path}: cannot be read"
+        raise ScenarioError(first + more)
+    return report
+
+
+def iter_steps(report: CheckReport) -> Iterator[AnyStep]:
+    """The steps of a checked scenario, read from its file again one at a time.
+
+    Raises:
+        ScenarioError: the file changed since it was checked and is no longer valid.
+    """
+    assert report.scenario is not None
+    reader = Reader(source=str(report.path))
+    cursor = timedelta(0)
+    try:
+        for index, node in enumerate(iter_step_nodes(report.path, reader)):
+            step = parse_step(reader, node, index, report.scenario, cursor)
+            if step is None or reader.failed:
+                break
+            cursor = end_of(step)
+            yield step
+    except FatalSyntax:
+        pass
+    if reader.failed:
+        raise ScenarioError(f"{reader.problems[0]} (the file changed after it was checked)")

@@ -1,0 +1,236 @@
+"""The values a scenario file reads into: header, steps and the alert fields they carry.
+
+All frozen; steps refer to each other by the short local names the file gives them, never by
+generated ids (those are made by :mod:`.timeline`, deterministically from the seed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from datetime import datetime, timedelta
+
+    from intelshare.contract.alerts import Grading
+    from intelshare.network.model import Network
+    from intelshare.scenario.expectations import Expectation
+    from intelshare.yamlpos import Where
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TimeValue:
+    """A time written in an alert: an offset from the step's time, or an absolute moment."""
+
+    offset: timedelta | None = None
+    """``7d``: this long after the step happens."""
+    moment: datetime | None = None
+    """``2026-11-28T09:00:00Z``: an absolute time in the scenario's calendar (aware, UTC)."""
+
+    def resolve(self, step_time: datetime) -> datetime:
+        """The moment this value stands for when the step happens at ``step_time``."""
+        if self.moment is not None:
+            return self.moment
+        assert self.offset is not None
+        return step_time + self.offset
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AlertFields:
+    """Alert fields as a step writes them; None means "not given" (a default or unchanged)."""
+
+    recipients: tuple[str, ...] | None = None
+    """``to``: addressed countries."""
+    category: str | None = None
+    """Category symbol."""
+    priority: str | None = None
+    """Priority symbol."""
+    tlp: str | None = None
+    """TLP symbol."""
+    eu_handling: tuple[str, ...] | None = None
+    """EU handling codes."""
+    eu_restrictions: str | None = None
+    """The restrictions H3 stands for."""
+    uk_handling: str | None = None
+    """``P`` or ``C``."""
+    uk_conditions: str | None = None
+    """Conditions when UK handling is ``C``."""
+    grading: Grading | None = None
+    """Admiralty ``B2`` or UK 3x5x2 ``1A``."""
+    summary: str | None = None
+    """Short sanitised summary."""
+    case: str | None = None
+    """Case id (the Kafka key); defaults to the alert's local name."""
+    agency: str | None = None
+    """Originating agency id from the network file (e.g. ``GB-NCA``)."""
+    unit: str | None = None
+    """Originating unit inside the agency."""
+    valid_until: TimeValue | None = None
+    """Until when the alert is valid."""
+    response_due: TimeValue | None = None
+    """When a response is due."""
+    expect_response: bool | None = None
+    """False when the file says ``response_due: none``."""
+    route: tuple[str, ...] | None = None
+    """Route countries."""
+    related: tuple[str, ...] | None = None
+    """Local names of related alerts (their ids go into ``related_alert_ids``)."""
+    subjects: Mapping[str, tuple[Mapping[str, Any], ...]] | None = None
+    """Subject lists by Alert field name (persons, vehicles, ...), as Avro records."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Step:
+    """What every step has: when it happens and where it is written."""
+
+    at: timedelta
+    """Offset from the scenario start (``at:``, or the previous step's time when omitted)."""
+    where: Where
+    """Position of the step in the file."""
+    index: int
+    """0-based position in the steps list."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AlertStep(Step):
+    """A country sends a new alert to recipients."""
+
+    name: str
+    """Local name other steps and expectations use."""
+    originator: str
+    """The sending country (``from``)."""
+    fields: AlertFields
+    """What the file says about the alert."""
+    expect_refused: bool = False
+    """``expect: refused``: the scenario means some recipients to be refused."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class UpdateStep(Step):
+    """The originator sends the next revision of an earlier alert."""
+
+    name: str
+    """Local name of the alert."""
+    fields: AlertFields
+    """Fields that change."""
+    expect_refused: bool = False
+    """The scenario means some recipients to be refused."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RevocationStep(Step):
+    """The originator revokes an earlier alert; every recipient stops using it."""
+
+    name: str
+    """Local name of the alert."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ReceiptStep(Step):
+    """A recipient answers an alert (hit, no hit, actioned ...) to its originator."""
+
+    name: str
+    """Local name of the alert."""
+    by: str
+    """The answering recipient."""
+    status: str
+    """ReceiptStatus symbol."""
+    note: str | None = None
+    """Free-text note."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ConsentRequestStep(Step):
+    """A recipient asks the originator for consent to share an alert onward.
+
+    The originator's service decides by policy and answers with a grant; the requester's
+    service then shares the alert onward under it. Both follow by themselves.
+    """
+
+    name: str
+    """Local name of the alert."""
+    by: str
+    """The requesting recipient."""
+    onward_to: tuple[str, ...]
+    """Countries it wants to share with."""
+    reason: str
+    """Why."""
+    expect_refused: bool = False
+    """The scenario means the originator to refuse some of the onward countries."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ShareOnwardStep(Step):
+    """A recipient shares an alert onward without asking (where the handling allows it)."""
+
+    name: str
+    """Local name of the alert."""
+    by: str
+    """The recipient sharing it."""
+    to: tuple[str, ...]
+    """The onward countries."""
+    expect_refused: bool = False
+    """The scenario means some onward copies to be refused."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PauseStep(Step):
+    """Time passes with nothing sent; later steps without ``at`` follow the pause."""
+
+    duration: timedelta
+    """How long."""
+
+
+AnyStep = (
+    AlertStep
+    | UpdateStep
+    | RevocationStep
+    | ReceiptStep
+    | ConsentRequestStep
+    | ShareOnwardStep
+    | PauseStep
+)
+"""Every kind of step."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Scenario:
+    """A scenario file's header and expectations; its steps are read lazily (iter_steps)."""
+
+    source: str
+    """The file as named on the command line."""
+    name: str
+    """Short name."""
+    description: str
+    """What the story is."""
+    seed: str
+    """Seed for generated ids (the file's ``seed``, or a command-line override)."""
+    network: Network
+    """The network the scenario plays in."""
+    start: datetime
+    """The scenario clock's origin: the moment ``at: 0s`` stands for."""
+    defaults: AlertFields
+    """Defaults for every alert step (``defaults:``)."""
+    expectations: tuple[Expectation, ...]
+    """What must hold after the replay."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Outline:
+    """What a full pass over the steps learnt, so a replay can stream without looking back."""
+
+    steps: int
+    """Number of steps."""
+    alerts: int
+    """Number of alert steps."""
+    messages: int
+    """Messages the timeline will publish (alerts, updates, revocations, receipts, consent)."""
+    duration: timedelta
+    """Offset of the last moment in the timeline (after the last pause)."""
+    referenced: frozenset[str]
+    """Alert names some later step refers to (their records are kept while streaming)."""
+    countries: frozenset[str]
+    """Every country that sends or is addressed (whose services a replay needs running)."""
+    senders: frozenset[str]
+    """Every country that publishes something in the timeline."""
