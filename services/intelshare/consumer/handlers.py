@@ -16,6 +16,7 @@ from intelshare.contract import codec, events
 from intelshare.contract.alerts import AlertHeader, to_millis
 from intelshare.errors import DecodeError, IntelshareError
 from intelshare.network.model import deadletter_topic, receipts_topic
+from intelshare.producer import consent
 from intelshare.producer.results import latency_ms
 from intelshare.runtime.kafka import (
     HEADER_ORIGINATOR,
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from intelshare.consumer.inbox import Arrival, LogHistory
     from intelshare.contract.codec import Decoded
     from intelshare.network.model import Network
-    from intelshare.producer.publisher import Publisher
+    from intelshare.producer.outbox import Outbox
     from intelshare.runtime.eventlog import EventLog
     from intelshare.state.entries import CountryState, Entry
 
@@ -105,7 +106,7 @@ class Handlers:
     """What the country knows (updated at once, written as effects)."""
     history: LogHistory
     """What the consumer's own log file says it already handled."""
-    publisher: Publisher
+    outbox: Outbox
     """Writes receipts, consent answers and onward copies (shares the consumer's producer)."""
     clock: Callable[[], datetime]
     """The current time."""
@@ -119,7 +120,7 @@ class Handlers:
         try:
             if record.value is None:
                 raise DecodeError("the message has no value")
-            decoded = codec.decode(self.publisher.registry, record.value)
+            decoded = codec.decode(self.outbox.registry, record.value)
             if decoded.name not in EXPECTED[kind]:
                 raise InvalidMessage(f"a {decoded.schema_name} message does not belong on {kind}")
             handler = getattr(self, f"_on_{decoded.name.lower()}")
@@ -206,8 +207,8 @@ class Handlers:
             "note": None,
             "sent_at": to_millis(now),
         }
-        schema = self.publisher.registry.get("Receipt")
-        topic = receipts_topic(header.originator, self.publisher.settings.topic_prefix)
+        schema = self.outbox.registry.get("Receipt")
+        topic = receipts_topic(header.originator, self.outbox.topic_prefix)
         value = codec.encode_with(schema, receipt)
         kafka_headers = headers(
             **{HEADER_SCHEMA: schema.full_name, HEADER_ORIGINATOR: header.originator},
@@ -252,9 +253,9 @@ class Handlers:
         onward = tuple(grant["onward_to"])
         status = "refused"
         if grant["granted"] and entry is not None and entry.status == "received" and entry.record:
-            alert = codec.decode(self.publisher.registry, entry.record).record
-            await self.publisher.share_onward(
-                alert, onward_to=onward, consent_id=grant["consent_id"], trace_id=trace
+            alert = codec.decode(self.outbox.registry, entry.record).record
+            await consent.share_onward(
+                self.outbox, alert, onward_to=onward, consent_id=grant["consent_id"], trace_id=trace
             )
             status = "shared"
         else:
@@ -322,8 +323,8 @@ class Handlers:
         if request["consent_id"] in self.state.consents:
             return  # a redelivered request: already answered
         data = self.state.records.get((request["alert_id"], request["revision"]))
-        alert = codec.decode(self.publisher.registry, data).record if data else None
-        result = await self.publisher.answer_consent(request, alert, trace_id=trace)
+        alert = codec.decode(self.outbox.registry, data).record if data else None
+        result = await consent.answer_consent(self.outbox, request, alert, trace_id=trace)
         answered = ConsentEntry(
             consent_id=request["consent_id"],
             alert_id=request["alert_id"],
@@ -356,8 +357,8 @@ class Handlers:
             "rule": getattr(error, "rule", None),
             "dead_lettered_at": to_millis(now),
         }
-        schema = self.publisher.registry.get("DeadLetter")
-        topic = deadletter_topic(self.country, self.publisher.settings.topic_prefix)
+        schema = self.outbox.registry.get("DeadLetter")
+        topic = deadletter_topic(self.country, self.outbox.topic_prefix)
         value = codec.encode_with(schema, letter)
         key = (record.key or b"").decode(errors="replace")
 

@@ -26,7 +26,7 @@ from intelshare.consumer.handlers import Effects, Handlers
 from intelshare.consumer.inbox import read_history
 from intelshare.errors import IntelshareError
 from intelshare.network.model import alerts_topic, audit_topic, receipts_topic
-from intelshare.producer.publisher import Publisher
+from intelshare.producer.outbox import Outbox
 from intelshare.runtime.audit import AuditMirror
 from intelshare.runtime.eventlog import EventLog
 from intelshare.runtime.kafka import connect, make_consumer, make_producer
@@ -103,7 +103,7 @@ class Consumer(Service):
         self._producer: AIOKafkaProducer | None = None
         self._consumer: AIOKafkaConsumer | None = None
         self._audit: AuditMirror | None = None
-        self._publisher: Publisher | None = None
+        self._outbox: Outbox | None = None
         self._handlers: Handlers | None = None
         self._next_overdue = 0.0
         self._commit_task: asyncio.Task[None] | None = None
@@ -127,14 +127,14 @@ class Consumer(Service):
             self._audit = AuditMirror(self._producer, audit_topic(self.settings.topic_prefix))
             self._audit.start()
             self.log.attach_sink(self._audit)
-        self._publisher = Publisher(
-            self.settings,
+        self._outbox = Outbox(
+            country=self.country,
             network=self.network,
+            topic_prefix=self.settings.topic_prefix,
             log=self.log,
             producer=self._producer,
             clock=self._clock,
         )
-        await self._publisher.start()
         await self.store.start()
         self._handlers = Handlers(
             country=self.country,
@@ -142,7 +142,7 @@ class Consumer(Service):
             log=self.log,
             state=self.store.state,
             history=read_history(self.log.path, self.country, self.settings.topic_prefix),
-            publisher=self._publisher,
+            outbox=self._outbox,
             clock=self._clock,
         )
         self._consumer = await connect(
@@ -172,8 +172,6 @@ class Consumer(Service):
             if self._consumer is not None:
                 await self._consumer.stop()
             await self.store.stop()
-            if self._publisher is not None:
-                await self._publisher.stop()
             if self._audit is not None:
                 self.log.attach_sink(None)
                 await self._audit.stop()
@@ -231,18 +229,18 @@ class Consumer(Service):
         that was not written.
         """
         _, handlers = self._require()
-        publisher = handlers.publisher
+        outbox = handlers.outbox
         effects, handlers.effects = handlers.effects, Effects()
         if effects.writes:
-            acks = await publisher.acknowledged(
-                [publisher.write(w.topic, w.key, w.value, w.headers) for w in effects.writes]
+            acks = await outbox.acknowledged(
+                [outbox.write(w.topic, w.key, w.value, w.headers) for w in effects.writes]
             )
             for write, metadata in zip(effects.writes, acks, strict=True):
                 write.then(metadata)
         memory = [*effects.memory, *handlers.effects.memory]
         handlers.effects.memory.clear()
         if memory:
-            await publisher.acknowledged([publisher.remember(entry) for entry in memory])
+            await outbox.acknowledged([outbox.write_state(entry) for entry in memory])
 
     async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
         consumer, _ = self._require()

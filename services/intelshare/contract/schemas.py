@@ -215,3 +215,10 @@ def schema_directory() -> Path:
 def default_registry() -> SchemaRegistry:
     """The shipped schemas, loaded and parsed once per process."""
     return SchemaRegistry.load_directory(schema_directory())
+
+
+@functools.cache
+def known_categories() -> frozenset[str]:
+    """Category symbols of the newest Alert schema, without the UNKNOWN default."""
+    # Cached: every send check asks, and reading the symbols walks the schema definition.
+    return frozenset(default_registry().enum_symbols("Alert", "Category")) - {"UNKNOWN"}

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Final, NoReturn
 import yaml
 
 from intelshare.contract.markings import TLP_ORDER
+from intelshare.contract.schemas import known_categories
 from intelshare.errors import NetworkError
-from intelshare.network.policy import known_categories
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

@@ -6,13 +6,12 @@ refusals by rule. The network and the clock are arguments; nothing here touches 
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Final
 
 from intelshare.contract.markings import tlp_label, tlp_rank, tlp_within
-from intelshare.contract.schemas import default_registry
+from intelshare.contract.schemas import known_categories
 from intelshare.errors import PolicyViolation
 
 if TYPE_CHECKING:
@@ -75,13 +74,6 @@ class Decision:
         """Raise :class:`PolicyViolation` when refused; do nothing when allowed."""
         if self.rule is not None:
             raise PolicyViolation(self.rule, self.reason)
-
-
-@functools.cache
-def known_categories() -> frozenset[str]:
-    """Category symbols of the newest Alert schema, without the UNKNOWN default."""
-    # Cached: every send check asks, and reading the symbols walks the schema definition.
-    return frozenset(default_registry().enum_symbols("Alert", "Category")) - {"UNKNOWN"}
 
 
 def _validation(alert: AlertHeader) -> tuple[Rule, str] | None:

@@ -5,7 +5,7 @@ addressed recipients without the originator's consent. A recipient asks with a
 ConsentRequest on the originator's receipts topic; the originator decides with the policy
 and answers with a ConsentGrant in the requester's inbox; the requester then shares onward,
 each copy's ``hop_path`` recording the way it came. :class:`~.publisher.Publisher`
-offers these as methods.
+offers these as methods; all of them write through an :class:`~.outbox.Outbox`.
 """
 
 from __future__ import annotations
@@ -30,14 +30,14 @@ from intelshare.state.entries import ConsentEntry
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from intelshare.producer.publisher import Publisher
+    from intelshare.producer.outbox import Outbox
 
 UNKNOWN_ALERT = "unknown-alert"
 """Rule id when an originator is asked about an alert it has no record of sending."""
 
 
 async def request_consent(
-    publisher: Publisher,
+    outbox: Outbox,
     alert: Mapping[str, Any],
     *,
     onward_to: Sequence[str],
@@ -52,7 +52,7 @@ async def request_consent(
     is logged per onward country.
     """
     header = AlertHeader.from_record(alert)
-    consent_id = consent_id or f"{publisher.country}-C-{uuid.uuid4().hex[:12].upper()}"
+    consent_id = consent_id or f"{outbox.country}-C-{uuid.uuid4().hex[:12].upper()}"
     trace_id = trace_id or new_trace_id()
     onward = tuple(dict.fromkeys(onward_to))
     request = {
@@ -61,15 +61,15 @@ async def request_consent(
         "revision": header.revision,
         "case_id": header.case_id,
         "originator": header.originator,
-        "requester": publisher.country,
+        "requester": outbox.country,
         "onward_to": list(onward),
         "hop_path": list(header.hop_path or (header.originator,)),
         "reason": reason,
-        "requested_at": to_millis(publisher.now()),
+        "requested_at": to_millis(outbox.now()),
     }
-    schema = publisher.registry.get("ConsentRequest")
+    schema = outbox.registry.get("ConsentRequest")
     data = codec.encode_with(schema, request)
-    topic = receipts_topic(header.originator, publisher.settings.topic_prefix)
+    topic = receipts_topic(header.originator, outbox.topic_prefix)
     kafka_headers = headers(
         **{HEADER_SCHEMA: schema.full_name, HEADER_ORIGINATOR: header.originator},
         **{HEADER_TRACE: trace_id},
@@ -81,15 +81,15 @@ async def request_consent(
         originator=header.originator,
         onward_to=onward,
     )
-    (metadata, _) = await publisher.acknowledged(
-        [publisher.write(topic, header.case_id, data, kafka_headers), publisher.remember(memory)]
+    (metadata, _) = await outbox.acknowledged(
+        [outbox.write(topic, header.case_id, data, kafka_headers), outbox.write_state(memory)]
     )
     for country in onward:
-        publisher.log.info(
+        outbox.log.info(
             events.CONSENT_REQUESTED,
             **header.log_fields(),
             recipient=country,
-            receipt_from=publisher.country,
+            receipt_from=outbox.country,
             consent_id=consent_id,
             reason=reason,
             trace_id=trace_id,
@@ -102,7 +102,7 @@ async def request_consent(
 
 
 async def answer_consent(
-    publisher: Publisher,
+    outbox: Outbox,
     request: Mapping[str, Any],
     alert: Mapping[str, Any] | None,
     *,
@@ -116,7 +116,7 @@ async def answer_consent(
     """
     requester = str(request["requester"])
     onward = tuple(dict.fromkeys(str(c) for c in request["onward_to"]))
-    now = publisher.now()
+    now = outbox.now()
     allowed: list[str] = []
     refused: list[CopyResult] = []
     header = AlertHeader.from_record(alert) if alert is not None else None
@@ -127,13 +127,11 @@ async def answer_consent(
                     recipient=country,
                     sent=False,
                     rule=UNKNOWN_ALERT,
-                    reason=f"{publisher.country} has no record of sending {request['alert_id']}",
+                    reason=f"{outbox.country} has no record of sending {request['alert_id']}",
                 )
             )
             continue
-        decision = check_send(
-            publisher.network, header, country, now, sender=requester, consent=True
-        )
+        decision = check_send(outbox.network, header, country, now, sender=requester, consent=True)
         if decision.allowed:
             allowed.append(country)
         else:
@@ -152,7 +150,7 @@ async def answer_consent(
         "alert_id": alert_id,
         "revision": int(request["revision"]),
         "case_id": case_id,
-        "originator": publisher.country,
+        "originator": outbox.country,
         "requester": requester,
         "onward_to": allowed,
         "granted": bool(allowed),
@@ -160,27 +158,27 @@ async def answer_consent(
         "decided_at": to_millis(now),
         "valid_until": header.valid_until if header is not None else None,
     }
-    schema = publisher.registry.get("ConsentGrant")
+    schema = outbox.registry.get("ConsentGrant")
     kafka_headers = headers(
-        **{HEADER_SCHEMA: schema.full_name, HEADER_ORIGINATOR: publisher.country},
+        **{HEADER_SCHEMA: schema.full_name, HEADER_ORIGINATOR: outbox.country},
         **{HEADER_TRACE: trace_id or ""},
     )
-    topic = alerts_topic(requester, publisher.settings.topic_prefix)
-    (metadata,) = await publisher.acknowledged(
-        [publisher.write(topic, case_id, codec.encode_with(schema, grant), kafka_headers)]
+    topic = alerts_topic(requester, outbox.topic_prefix)
+    (metadata,) = await outbox.acknowledged(
+        [outbox.write(topic, case_id, codec.encode_with(schema, grant), kafka_headers)]
     )
     fields: dict[str, Any] = (
         header.log_fields() if header is not None else {"alert_id": alert_id, "case_id": case_id}
     )
     common = {
         **fields,
-        "originator": publisher.country,
+        "originator": outbox.country,
         "receipt_from": requester,
         "consent_id": consent_id,
         "trace_id": trace_id,
     }
     for country in allowed:
-        publisher.log.info(
+        outbox.log.info(
             events.CONSENT_GRANTED,
             **common,
             recipient=country,
@@ -189,7 +187,7 @@ async def answer_consent(
             offset=metadata.offset,
         )
     for copy in refused:
-        publisher.log.info(
+        outbox.log.info(
             events.ALERT_REFUSED,
             **common,
             recipient=copy.recipient,
@@ -206,7 +204,7 @@ async def answer_consent(
 
 
 async def share_onward(
-    publisher: Publisher,
+    outbox: Outbox,
     alert: Mapping[str, Any],
     *,
     onward_to: Sequence[str],
@@ -222,18 +220,18 @@ async def share_onward(
     header = AlertHeader.from_record(alert)
     trace_id = trace_id or new_trace_id()
     extra = {**dict(context or {}), "trace_id": trace_id, "consent_id": consent_id}
-    now = publisher.now()
+    now = outbox.now()
     base_path = list(header.hop_path or (header.originator,))
-    if base_path[-1] != publisher.country:
-        base_path.append(publisher.country)
+    if base_path[-1] != outbox.country:
+        base_path.append(outbox.country)
     results: list[CopyResult] = []
     for country in dict.fromkeys(onward_to):
         decision = check_send(
-            publisher.network,
+            outbox.network,
             header,
             country,
             now,
-            sender=publisher.country,
+            sender=outbox.country,
             consent=consent_id is not None,
         )
         path = [*base_path, country]
@@ -246,7 +244,7 @@ async def share_onward(
                     reason=decision.reason,
                 )
             )
-            publisher.log.info(
+            outbox.log.info(
                 events.ALERT_REFUSED,
                 **header.log_fields(),
                 **extra,
@@ -257,17 +255,13 @@ async def share_onward(
             )
             continue
         copy = {**alert, "hop_path": path}
-        data = publisher.encode_alert(copy, trace_id, extra)
-        topic = alerts_topic(country, publisher.settings.topic_prefix)
-        (metadata,) = await publisher.acknowledged(
-            [
-                publisher.write(
-                    topic, header.case_id, data, publisher.alert_headers(header, trace_id)
-                )
-            ]
+        data = outbox.encode_alert(copy, trace_id, extra)
+        topic = alerts_topic(country, outbox.topic_prefix)
+        (metadata,) = await outbox.acknowledged(
+            [outbox.write(topic, header.case_id, data, outbox.alert_headers(header, trace_id))]
         )
         results.append(CopyResult.written(country, metadata))
-        publisher.log.info(
+        outbox.log.info(
             events.ALERT_SHARED_ONWARD,
             **header.log_fields(),
             **extra,
@@ -276,6 +270,6 @@ async def share_onward(
             topic=metadata.topic,
             partition=metadata.partition,
             offset=metadata.offset,
-            latency_ms=latency_ms(header.created_at, publisher.now()),
+            latency_ms=latency_ms(header.created_at, outbox.now()),
         )
     return PublishResult.of(header, trace_id, results)

@@ -12,59 +12,39 @@ consent answers and onward sharing complete the handling rules.
 
 from __future__ import annotations
 
-import asyncio
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
-from aiokafka.errors import KafkaError
-
-from intelshare.contract import codec, events
+from intelshare.contract import events
 from intelshare.contract.alerts import AlertHeader, revise, revoke
 from intelshare.contract.schemas import default_registry
-from intelshare.errors import BrokerUnavailable, EncodeError
 from intelshare.network.model import alerts_topic, audit_topic
 from intelshare.network.policy import check_send
 from intelshare.producer import consent
+from intelshare.producer.outbox import Outbox, utcnow
 from intelshare.producer.results import (
     ConsentResult,
     CopyResult,
     PublishResult,
-    handling_header,
     latency_ms,
     new_trace_id,
 )
 from intelshare.runtime.audit import AuditMirror
 from intelshare.runtime.eventlog import EventLog
 from intelshare.runtime.kafka import (
-    HEADER_HANDLING,
-    HEADER_ORIGINATOR,
-    HEADER_SCHEMA,
-    HEADER_TRACE,
-    Headers,
     connect,
-    headers,
     make_producer,
 )
 from intelshare.runtime.lifecycle import Service
-from intelshare.runtime.topics import state_topic
-from intelshare.state.entries import SentCopy, SentRecord, encode_entry
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
+    from datetime import datetime
 
     from aiokafka import AIOKafkaProducer
-    from aiokafka.structs import RecordMetadata
 
     from intelshare.network.model import Network
     from intelshare.runtime.settings import Settings
     from intelshare.state.entries import Entry
-
-INVALID_RECORD: Final = "invalid-record"
-"""Rule id logged when a record does not fit the Alert schema (nothing is sent)."""
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class Publisher(Service):
@@ -82,7 +62,7 @@ class Publisher(Service):
         network: Network | None = None,
         log: EventLog | None = None,
         producer: AIOKafkaProducer | None = None,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         """Prepare (nothing connects until :meth:`start`)."""
         super().__init__()
@@ -101,6 +81,14 @@ class Publisher(Service):
         self._producer = producer
         self._owns_producer = producer is None
         self._audit: AuditMirror | None = None
+        self._outbox: Outbox | None = None
+
+    @property
+    def outbox(self) -> Outbox:
+        """Where this publisher's records are written (after :meth:`start`)."""
+        if self._outbox is None:
+            raise RuntimeError("Publisher is not started")
+        return self._outbox
 
     @property
     def producer(self) -> AIOKafkaProducer:
@@ -117,6 +105,15 @@ class Publisher(Service):
                 settings=self.settings,
                 log=self.log,
             )
+        self._outbox = Outbox(
+            country=self.country,
+            network=self.network,
+            topic_prefix=self.settings.topic_prefix,
+            log=self.log,
+            producer=self.producer,
+            registry=self.registry,
+            clock=self._clock,
+        )
         if self.settings.audit and not self.log.has_sink:
             self._audit = AuditMirror(self.producer, audit_topic(self.settings.topic_prefix))
             self._audit.start()
@@ -152,7 +149,8 @@ class Publisher(Service):
         """
         trace_id = trace_id or new_trace_id()
         extra = dict(context or {})
-        data = self.encode_alert(record, trace_id, extra)
+        outbox = self.outbox
+        data = outbox.encode_alert(record, trace_id, extra)
         header = AlertHeader.from_record(record)
         now = self._clock()
         fields = {**header.log_fields(), "trace_id": trace_id, **extra}
@@ -174,16 +172,16 @@ class Publisher(Service):
                 rule=str(decision.rule),
                 reason=decision.reason,
             )
-        kafka_headers = self.alert_headers(header, trace_id)
+        kafka_headers = outbox.alert_headers(header, trace_id)
         prefix = self.settings.topic_prefix
         writes = [
-            self.write(alerts_topic(r, prefix), header.case_id, data, kafka_headers)
+            outbox.write(alerts_topic(r, prefix), header.case_id, data, kafka_headers)
             for r in allowed
         ]
-        memory: list[Entry] = []
+        entries: list[Entry] = []
         if allowed and header.originator == self.country:
-            memory = self.sent_entries(header, allowed, data, trace_id)
-        acks = await self.acknowledged([*writes, *(self.remember(e) for e in memory)])
+            entries = outbox.sent_entries(header, allowed, data, trace_id)
+        acks = await outbox.acknowledged([*writes, *(outbox.write_state(e) for e in entries)])
         for recipient, metadata in zip(allowed, acks, strict=False):
             results[recipient] = CopyResult.written(recipient, metadata)
             self.log.info(
@@ -236,7 +234,7 @@ class Publisher(Service):
     ) -> ConsentResult:
         """Ask ``alert``'s originator for consent to share it onward to ``onward_to``."""
         return await consent.request_consent(
-            self,
+            self.outbox,
             alert,
             onward_to=onward_to,
             reason=reason,
@@ -253,7 +251,7 @@ class Publisher(Service):
         trace_id: str | None = None,
     ) -> ConsentResult:
         """As the originator, decide a ConsentRequest record and send the ConsentGrant."""
-        return await consent.answer_consent(self, request, alert, trace_id=trace_id)
+        return await consent.answer_consent(self.outbox, request, alert, trace_id=trace_id)
 
     async def share_onward(
         self,
@@ -266,114 +264,10 @@ class Publisher(Service):
     ) -> PublishResult:
         """Share a received alert onward (needs ``consent_id`` for restricted handling)."""
         return await consent.share_onward(
-            self,
+            self.outbox,
             alert,
             onward_to=onward_to,
             consent_id=consent_id,
             trace_id=trace_id,
             context=context,
         )
-
-    # --- building blocks (also used by intelshare.producer.consent and the consumer) -----------
-
-    def now(self) -> datetime:
-        """The publisher's clock (injectable for tests)."""
-        return self._clock()
-
-    def encode_alert(
-        self, record: Mapping[str, Any], trace_id: str, extra: Mapping[str, Any]
-    ) -> bytes:
-        """Encode an Alert record (newest schema); a misfit is logged as refused and raised.
-
-        Raises:
-            EncodeError: the record does not fit the Alert schema.
-        """
-        try:
-            return codec.encode(self.registry, "Alert", dict(record))
-        except EncodeError as error:
-            self.log.info(
-                events.ALERT_REFUSED,
-                alert_id=_text(record.get("alert_id")),
-                case_id=_text(record.get("case_id")),
-                trace_id=trace_id,
-                rule=INVALID_RECORD,
-                reason=str(error),
-                **extra,
-            )
-            raise
-
-    def alert_headers(self, header: AlertHeader, trace_id: str) -> Headers:
-        """Record headers of an alert copy: schema, originator, handling, trace id."""
-        return headers(
-            **{
-                HEADER_SCHEMA: self.registry.newest("Alert").full_name,
-                HEADER_ORIGINATOR: header.originator,
-                HEADER_HANDLING: handling_header(header),
-                HEADER_TRACE: trace_id,
-            }
-        )
-
-    def sent_entries(
-        self, header: AlertHeader, recipients: Sequence[str], data: bytes, trace_id: str
-    ) -> list[Entry]:
-        """What the state topic should remember of a sent revision.
-
-        Each copy, and the record itself when its handling makes onward sharing need consent.
-        """
-        memory: list[Entry] = [
-            SentCopy(
-                alert_id=header.alert_id,
-                revision=header.revision,
-                recipient=r,
-                case_id=header.case_id,
-                created_at=header.created_at,
-                response_due=header.response_due,
-                trace_id=trace_id,
-            )
-            for r in recipients
-        ]
-        if header.handling.needs_consent_for_onward:
-            # Kept to decide consent requests; other alerts may be shared on without asking.
-            memory.append(
-                SentRecord(alert_id=header.alert_id, revision=header.revision, record=data)
-            )
-        return memory
-
-    async def write(
-        self, topic: str, key: str, value: bytes, kafka_headers: Headers
-    ) -> asyncio.Future[RecordMetadata]:
-        """Enqueue one record; the returned future resolves when the broker acknowledges it.
-
-        Raises:
-            BrokerUnavailable: the record could not be enqueued.
-        """
-        try:
-            future: asyncio.Future[RecordMetadata] = await self.producer.send(
-                topic, value, key=key.encode(), headers=kafka_headers
-            )
-        except KafkaError as error:
-            raise BrokerUnavailable(f"cannot write to {topic}: {error}") from error
-        return future
-
-    async def remember(self, entry: Entry) -> asyncio.Future[RecordMetadata]:
-        """Enqueue one fact for this country's state topic."""
-        key, value = encode_entry(entry)
-        topic = state_topic(self.country, self.settings.topic_prefix)
-        return await self.write(topic, key.decode(), value, [])
-
-    async def acknowledged(self, sends: Sequence[Any]) -> list[RecordMetadata]:
-        """Enqueue ``sends`` (coroutines of :meth:`write`) and wait for every acknowledgement.
-
-        Raises:
-            BrokerUnavailable: the broker did not acknowledge one of them.
-        """
-        # Enqueue everything first (one batch, one round trip), then wait for every ack.
-        futures = [await send for send in sends]
-        try:
-            return list(await asyncio.gather(*futures))
-        except KafkaError as error:
-            raise BrokerUnavailable(f"the broker did not acknowledge a write: {error}") from error
-
-
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) else None

@@ -19,7 +19,7 @@ from typing import IO, TYPE_CHECKING, Any
 from intelshare.contract import codec, events
 from intelshare.contract.schemas import default_registry
 from intelshare.errors import EncodeError, IntelshareError
-from intelshare.producer.publisher import INVALID_RECORD
+from intelshare.producer.outbox import INVALID_RECORD
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, Callable, Iterable

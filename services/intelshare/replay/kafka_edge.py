@@ -141,8 +141,8 @@ async def _receipt(
         **{HEADER_SCHEMA: schema.full_name, HEADER_ORIGINATOR: originator, HEADER_TRACE: trace_id}
     )
     data = codec.encode_with(schema, dict(record))
-    (metadata,) = await publisher.acknowledged(
-        [publisher.write(topic, str(record["case_id"]), data, kafka_headers)]
+    (metadata,) = await publisher.outbox.acknowledged(
+        [publisher.outbox.write(topic, str(record["case_id"]), data, kafka_headers)]
     )
     publisher.log.info(
         events.RECEIPT_SENT,

@@ -1,0 +1,176 @@
+"""The outbox: every record one country writes to Kafka, with its headers and acknowledgements.
+
+The publisher, consent and onward sharing, the consumer's receipts and dead letters and the
+replay's scripted receipts all write through an :class:`Outbox`, so encoding, headers, the
+state topic and "acknowledged or :class:`~intelshare.errors.BrokerUnavailable`" live in one
+place, and a test can stand a fake outbox in for Kafka.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Final
+
+from aiokafka.errors import KafkaError
+
+from intelshare.contract import codec, events
+from intelshare.contract.schemas import default_registry
+from intelshare.errors import BrokerUnavailable, EncodeError
+from intelshare.producer.results import handling_header
+from intelshare.runtime.kafka import (
+    HEADER_HANDLING,
+    HEADER_ORIGINATOR,
+    HEADER_SCHEMA,
+    HEADER_TRACE,
+    Headers,
+    headers,
+)
+from intelshare.runtime.topics import state_topic
+from intelshare.state.entries import SentCopy, SentRecord, encode_entry
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
+    from aiokafka import AIOKafkaProducer
+    from aiokafka.structs import RecordMetadata
+
+    from intelshare.contract.alerts import AlertHeader
+    from intelshare.contract.schemas import SchemaRegistry
+    from intelshare.network.model import Network
+    from intelshare.runtime.eventlog import EventLog
+    from intelshare.state.entries import Entry
+
+INVALID_RECORD: Final = "invalid-record"
+"""Rule id logged when a record does not fit the Alert schema (nothing is sent)."""
+
+
+def utcnow() -> datetime:
+    """The wall clock in UTC (the default clock of every sender)."""
+    return datetime.now(UTC)
+
+
+class Outbox:
+    """One country's writes: encoded records enqueued on a shared producer, then acknowledged."""
+
+    def __init__(
+        self,
+        *,
+        country: str,
+        network: Network,
+        topic_prefix: str,
+        log: EventLog,
+        producer: AIOKafkaProducer,
+        registry: SchemaRegistry | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        """Write as ``country`` through ``producer``, logging to ``log``."""
+        self.country = country
+        self.network = network
+        self.topic_prefix = topic_prefix
+        self.log = log
+        self.producer = producer
+        self.registry = registry or default_registry()
+        self._clock = clock
+
+    def now(self) -> datetime:
+        """The outbox's clock (injectable for tests)."""
+        return self._clock()
+
+    def encode_alert(
+        self, record: Mapping[str, Any], trace_id: str, extra: Mapping[str, Any]
+    ) -> bytes:
+        """Encode an Alert record (newest schema); a misfit is logged as refused and raised.
+
+        Raises:
+            EncodeError: the record does not fit the Alert schema.
+        """
+        try:
+            return codec.encode(self.registry, "Alert", dict(record))
+        except EncodeError as error:
+            self.log.info(
+                events.ALERT_REFUSED,
+                alert_id=_text(record.get("alert_id")),
+                case_id=_text(record.get("case_id")),
+                trace_id=trace_id,
+                rule=INVALID_RECORD,
+                reason=str(error),
+                **extra,
+            )
+            raise
+
+    def alert_headers(self, header: AlertHeader, trace_id: str) -> Headers:
+        """Record headers of an alert copy: schema, originator, handling, trace id."""
+        return headers(
+            **{
+                HEADER_SCHEMA: self.registry.newest("Alert").full_name,
+                HEADER_ORIGINATOR: header.originator,
+                HEADER_HANDLING: handling_header(header),
+                HEADER_TRACE: trace_id,
+            }
+        )
+
+    def sent_entries(
+        self, header: AlertHeader, recipients: Sequence[str], data: bytes, trace_id: str
+    ) -> list[Entry]:
+        """What the state topic should remember of a sent revision.
+
+        Each copy, and the record itself when its handling makes onward sharing need consent.
+        """
+        entries: list[Entry] = [
+            SentCopy(
+                alert_id=header.alert_id,
+                revision=header.revision,
+                recipient=r,
+                case_id=header.case_id,
+                created_at=header.created_at,
+                response_due=header.response_due,
+                trace_id=trace_id,
+            )
+            for r in recipients
+        ]
+        if header.handling.needs_consent_for_onward:
+            # Kept to decide consent requests; other alerts may be shared on without asking.
+            entries.append(
+                SentRecord(alert_id=header.alert_id, revision=header.revision, record=data)
+            )
+        return entries
+
+    async def write(
+        self, topic: str, key: str, value: bytes, kafka_headers: Headers
+    ) -> asyncio.Future[RecordMetadata]:
+        """Enqueue one record; the returned future resolves when the broker acknowledges it.
+
+        Raises:
+            BrokerUnavailable: the record could not be enqueued.
+        """
+        try:
+            future: asyncio.Future[RecordMetadata] = await self.producer.send(
+                topic, value, key=key.encode(), headers=kafka_headers
+            )
+        except KafkaError as error:
+            raise BrokerUnavailable(f"cannot write to {topic}: {error}") from error
+        return future
+
+    async def write_state(self, entry: Entry) -> asyncio.Future[RecordMetadata]:
+        """Enqueue one fact for this country's state topic."""
+        key, value = encode_entry(entry)
+        topic = state_topic(self.country, self.topic_prefix)
+        return await self.write(topic, key.decode(), value, [])
+
+    async def acknowledged(self, sends: Sequence[Any]) -> list[RecordMetadata]:
+        """Enqueue ``sends`` (coroutines of :meth:`write`) and wait for every acknowledgement.
+
+        Raises:
+            BrokerUnavailable: the broker did not acknowledge one of them.
+        """
+        # Enqueue everything first (one batch, one round trip), then wait for every ack.
+        futures = [await send for send in sends]
+        try:
+            return list(await asyncio.gather(*futures))
+        except KafkaError as error:
+            raise BrokerUnavailable(f"the broker did not acknowledge a write: {error}") from error
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
