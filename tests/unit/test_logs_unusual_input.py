@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from intelshare import events as ev
 from intelshare.cli import app
+from intelshare.contract import events as ev
 from intelshare.logs.filtering import check_event_patterns
 from intelshare.logs.lines import ReadCounts
 from intelshare.logs.reader import expand, is_rotated, read_events

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING
 
-from intelshare.errors import LogInputError
 from intelshare.contract.events import LOGGED_EVENTS
+from intelshare.errors import LogInputError
 from intelshare.logs.model import route_of
 
 if TYPE_CHECKING:
