@@ -1,4 +1,1 @@
-"""What every service runs on: settings, Kafka clients, lifecycle, event log, audit, topics.
-
-Imports contract and network.
-"""
+"""What every service needs to run: settings, Kafka clients and their security, lifecycle."""
