@@ -22,8 +22,8 @@ from intelshare.network.model import (
     deadletter_topic,
     default_network,
     receipts_topic,
+    state_topic,
 )
-from intelshare.runtime.topics import state_topic
 
 pytestmark = pytest.mark.kafka
 

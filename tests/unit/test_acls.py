@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from intelshare.network import default_network, parse_network
-from intelshare.runtime.acls import AclBinding, acl_changes, managed, network_acls
+from intelshare.network.acls import AclBinding, acl_changes, managed, network_acls
+from intelshare.network.model import default_network, parse_network
 
 TWO_AGREEMENTS = """\
 countries:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from intelshare.errors import IntelshareError
-from intelshare.network.model import default_network
-from intelshare.runtime.topics import plan_topics, state_topic
+from intelshare.network.model import default_network, state_topic
+from intelshare.runtime.topics import plan_topics
 
 
 def test_plan_has_four_topics_per_country_and_the_audit_topic() -> None:

@@ -57,6 +57,11 @@ def deadletter_topic(country: str, prefix: str = "") -> str:
     return f"{prefix}intel.deadletter.{country}"
 
 
+def state_topic(country: str, prefix: str = "") -> str:
+    """A country's compacted state topic: what it received and sent (only it reads it)."""
+    return f"{prefix}intel.state.{country}"
+
+
 def audit_topic(prefix: str = "") -> str:
     """The audit topic every service mirrors its log events to."""
     return f"{prefix}{AUDIT_TOPIC}"

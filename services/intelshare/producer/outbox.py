@@ -17,6 +17,7 @@ from aiokafka.errors import KafkaError
 from intelshare.contract import codec, events
 from intelshare.contract.schemas import default_registry
 from intelshare.errors import BrokerUnavailable, EncodeError
+from intelshare.network.model import state_topic
 from intelshare.producer.results import handling_header
 from intelshare.runtime.kafka import (
     HEADER_HANDLING,
@@ -26,7 +27,6 @@ from intelshare.runtime.kafka import (
     Headers,
     headers,
 )
-from intelshare.runtime.topics import state_topic
 from intelshare.state.entries import SentCopy, SentRecord, encode_entry
 
 if TYPE_CHECKING:

@@ -19,7 +19,7 @@ from aiokafka.protocol.admin import (
 from aiokafka.protocol.api import Request
 
 from intelshare.errors import IntelshareError
-from intelshare.runtime.acls import AclBinding, AclChanges, acl_changes
+from intelshare.network.acls import AclBinding, AclChanges, acl_changes
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

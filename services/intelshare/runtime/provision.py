@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from intelshare.errors import IntelshareError
-from intelshare.network import load_network
-from intelshare.runtime.acls import ADMIN, CONTROLLER
+from intelshare.network.acls import ADMIN, CONTROLLER
+from intelshare.network.model import load_network
 from intelshare.runtime.client_config import (
     ClientSecurity,
     load_client_config,

@@ -17,6 +17,7 @@ from aiokafka.admin import NewTopic
 from aiokafka.errors import KafkaError, for_code
 
 from intelshare.errors import BrokerUnavailable, IntelshareError
+from intelshare.network.model import state_topic
 from intelshare.runtime.kafka import connect, make_admin
 
 if TYPE_CHECKING:
@@ -32,11 +33,6 @@ TOPIC_ALREADY_EXISTS: Final = 36
 """Kafka's error code for creating a topic that exists."""
 LEADER_WAIT: Final = 15.0
 """Seconds to wait for new topics' partitions to get leaders."""
-
-
-def state_topic(country: str, prefix: str = "") -> str:
-    """A country's compacted state topic: what it received and sent (only it reads it)."""
-    return f"{prefix}intel.state.{country}"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

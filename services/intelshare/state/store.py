@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 from aiokafka import TopicPartition
 
 from intelshare.errors import IntelshareError
+from intelshare.network.model import state_topic
 from intelshare.runtime.kafka import connect, make_consumer, topic_partitions
-from intelshare.runtime.topics import state_topic
 from intelshare.state.entries import CountryState, decode_entry
 
 if TYPE_CHECKING:

@@ -17,11 +17,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
-from intelshare.network import alerts_topic, audit_topic, deadletter_topic, receipts_topic
-from intelshare.topics import state_topic
+from intelshare.network.model import (
+    alerts_topic,
+    audit_topic,
+    deadletter_topic,
+    receipts_topic,
+    state_topic,
+)
 
 if TYPE_CHECKING:
-    from intelshare.network import Network
+    from intelshare.network.model import Network
 
 ADMIN: Final = "admin"
 """The admin principal's name: creates topics and ACLs (the broker's super user)."""
