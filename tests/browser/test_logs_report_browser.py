@@ -11,8 +11,8 @@ from intelshare.contract.events import LOGGED_EVENTS
 from intelshare.logs.describe import COUNTRY_NAMES
 from intelshare.logs.lines import ReadCounts
 from intelshare.logs.reader import read_events
-from intelshare.logs.report import ReportCollector
-from intelshare.logs.report_html import render_html
+from intelshare.logs.report.collect import ReportCollector
+from intelshare.logs.report.page import render_html
 
 pytestmark = pytest.mark.browser
 
@@ -67,9 +67,10 @@ def test_report_shows_countries_and_hand_counted_figures_without_errors(
     assert _texts(page, "svg.flow text.edge-label[data-route='GB>RS']") == ["2"]
     assert _texts(page, "svg.flow .refused-mark") == ["✕ 1", "✕ 1"]
     assert len(_texts(page, "table.refusals tr[data-rule]")) == 3
+    # Problems first (GB-0002 rejected on arrival), then overdue (GB-0001), refused (RS-0001).
     assert page.evaluate(
         "Array.from(document.querySelectorAll('tr.alert')).map(r => r.dataset.alert)"
-    ) == ["GB-0001", "GB-0002", "TR-0001", "RS-0001"]
+    ) == ["GB-0002", "GB-0001", "RS-0001", "TR-0001"]
     page.screenshot(tmp_path / "report.png")
     assert (tmp_path / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     log = page.collect()
@@ -82,18 +83,18 @@ def test_clicking_an_alert_shows_its_trace(browser: Browser, report: Path):
     page = Page(browser)
     page.open(report.as_uri())
     assert page.evaluate("document.getElementById('trace-title').textContent") == (
-        "Trace of GB-0001 (case CASE-7)"
-    )
-    assert len(_texts(page, "ol.timeline li")) == 18
-    page.evaluate("document.querySelector(\"tr.alert[data-alert='GB-0002']\").click()")
-    assert page.evaluate("document.getElementById('trace-title').textContent") == (
         "Trace of GB-0002 (case CASE-7)"
     )
     assert page.evaluate(
         "Array.from(document.querySelectorAll('ol.timeline li')).map(li => li.dataset.event)"
     ) == ["alert.sent", "alert.rejected"]
     assert _texts(page, "table.lanes td")[-1] == "refused: handling-above-cap"
-    assert page.evaluate("location.hash") == "#alert=GB-0002"
+    page.evaluate("document.querySelector(\"tr.alert[data-alert='GB-0001']\").click()")
+    assert page.evaluate("document.getElementById('trace-title').textContent") == (
+        "Trace of GB-0001 (case CASE-7)"
+    )
+    assert len(_texts(page, "ol.timeline li")) == 18
+    assert page.evaluate("location.hash") == "#alert=GB-0001"
     assert page.collect().errors == []
 
 
@@ -113,8 +114,8 @@ def test_dump_dom_after_scripts_ran(chromium_binary: str, report: Path, tmp_path
         check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    assert 'id="trace-title">Trace of GB-0001 (case CASE-7)</h2>' in result.stdout
-    assert result.stdout.count('class="step"') == 18
+    assert 'id="trace-title">Trace of GB-0002 (case CASE-7)</h2>' in result.stdout
+    assert result.stdout.count('class="step"') == 2
     assert "Uncaught" not in result.stderr
 
 

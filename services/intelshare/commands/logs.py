@@ -37,8 +37,8 @@ from intelshare.logs.output import (
 )
 from intelshare.logs.reader import STDIN, read_events
 from intelshare.logs.render import render_stats, render_trace, stats_json, trace_json
-from intelshare.logs.report import ReportCollector
-from intelshare.logs.report_html import TITLE, render_html
+from intelshare.logs.report.collect import ReportCollector
+from intelshare.logs.report.page import TITLE, render_html
 from intelshare.logs.stats import compute_stats
 from intelshare.logs.trace import trace
 from intelshare.logs.when import parse_when

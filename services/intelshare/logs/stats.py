@@ -29,6 +29,8 @@ UNKNOWN: Final = "?"
 """Stands for a country an event did not name."""
 PERCENTILES: Final = (0.5, 0.95, 0.99)
 """The latency percentiles reported per route."""
+MAX_REASONS: Final = 20
+"""Distinct reasons kept per kind of refusal (a reason names countries, so few differ)."""
 
 Route = tuple[str, str]
 """``(from, to)`` country codes, in the alert's direction."""
@@ -92,6 +94,8 @@ class LogStats:
     """Refusals and rejections by rule and route."""
     reasons: Mapping[str, str]
     """One example reason per rule (the first seen)."""
+    refusal_reasons: Mapping[Refusal, Mapping[str, int]]
+    """The reasons logged for each kind of refusal, with counts (the first 20 distinct)."""
     dead_letters: Mapping[str, int]
     """Dead-lettered messages per country that dead-lettered them."""
     dead_letter_types: Mapping[str, int]
@@ -135,6 +139,7 @@ class StatsCollector:
         self.onward: Counter[Route] = Counter()
         self.refusals: Counter[Refusal] = Counter()
         self.reasons: dict[str, str] = {}
+        self.refusal_reasons: dict[Refusal, Counter[str]] = {}
         self.dead_letters: Counter[str] = Counter()
         self.dead_letter_types: Counter[str] = Counter()
         self.duplicates: Counter[str] = Counter()
@@ -179,8 +184,13 @@ class StatsCollector:
             self._latency(route, event)
         elif name in {"alert.refused", "alert.rejected"}:
             rule = event.text("rule") or UNKNOWN
-            self.refusals[Refusal(event=name, rule=rule, route=route)] += 1
-            self.reasons.setdefault(rule, event.text("reason") or "")
+            refusal = Refusal(event=name, rule=rule, route=route)
+            self.refusals[refusal] += 1
+            reason = event.text("reason") or ""
+            self.reasons.setdefault(rule, reason)
+            reasons = self.refusal_reasons.setdefault(refusal, Counter())
+            if reason in reasons or len(reasons) < MAX_REASONS:
+                reasons[reason] += 1
         else:
             self._per_country(event)
 
@@ -241,6 +251,7 @@ class StatsCollector:
             onward=dict(self.onward),
             refusals=dict(self.refusals),
             reasons=dict(self.reasons),
+            refusal_reasons={key: dict(value) for key, value in self.refusal_reasons.items()},
             dead_letters=dict(self.dead_letters),
             dead_letter_types=dict(self.dead_letter_types),
             duplicates=dict(self.duplicates),
