@@ -56,7 +56,7 @@ def test_table_format_shows_one_row_per_event_and_counts_on_stderr(runner: CliRu
     assert lines[0].split()[:3] == ["time", "cc", "event"]
     assert len(lines) == 3
     assert "handling-above-cap" in lines[2]
-    assert "25 events, 9 skipped" in result.stderr
+    assert "26 events, 8 skipped" in result.stderr
 
 
 def test_stats_json_carries_the_hand_counted_figures(runner: CliRunner):

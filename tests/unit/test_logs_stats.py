@@ -59,7 +59,7 @@ def test_refusals_dead_letters_duplicates_and_overdue_match_the_fixture(stats):
     assert stats.revoked == {"RS": 1, "MK": 1}
     assert stats.overdue == {("GB", "MK"): 1}
     assert stats.receipts == {"RECEIVED": 1}
-    assert sum(stats.events.values()) == 25
+    assert sum(stats.events.values()) == 26
 
 
 def test_latency_per_route_comes_from_received_events_only(stats):

@@ -78,6 +78,10 @@ ALL_EVENTS: Final = frozenset(
 )
 
 # The service's own life: logged, never mirrored to the audit topic (no partner needs them).
+PRODUCER_STARTED: Final = "producer.started"
+"""A producer is connected and starts reading its alert source (``source``, ``rate``)."""
+PRODUCER_STOPPED: Final = "producer.stopped"
+"""A producer finished its source or was stopped (``published``: alerts published)."""
 CONSUMER_STARTED: Final = "consumer.started"
 """A consumer joined its group and is reading its inbox."""
 CONSUMER_STOPPED: Final = "consumer.stopped"
@@ -95,6 +99,8 @@ KAFKA_CLIENT: Final = "kafka.client"
 
 SERVICE_EVENTS: Final = frozenset(
     {
+        PRODUCER_STARTED,
+        PRODUCER_STOPPED,
         CONSUMER_STARTED,
         CONSUMER_STOPPED,
         COMMIT_FAILED,
