@@ -26,3 +26,18 @@ def test_plan_refuses_zero_partitions_or_replicas(partitions: int, replicas: int
     """Partitions and replication factor must be at least one."""
     with pytest.raises(IntelshareError, match="at least 1"):
         plan_topics(default_network(), partitions=partitions, replication_factor=replicas)
+
+
+def test_plan_sets_min_insync_replicas_on_every_topic_when_asked() -> None:
+    """--min-insync-replicas becomes each topic's setting, the state topics' compaction kept."""
+    specs = plan_topics(default_network(), replication_factor=3, min_insync_replicas=2)
+
+    assert all(s.config["min.insync.replicas"] == "2" for s in specs)
+    assert plan_topics(default_network())[0].config == {}
+
+
+@pytest.mark.parametrize("min_isr", [0, 4])
+def test_plan_refuses_min_insync_replicas_outside_one_to_the_replicas(min_isr: int) -> None:
+    """A write cannot need more replicas than a topic has, nor none."""
+    with pytest.raises(IntelshareError, match=r"min\.insync\.replicas"):
+        plan_topics(default_network(), replication_factor=3, min_insync_replicas=min_isr)

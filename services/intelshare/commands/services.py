@@ -119,11 +119,21 @@ def topics(
             envvar="INTELSHARE_REPLICATION_FACTOR",
         ),
     ] = 1,
+    min_insync_replicas: Annotated[
+        int | None,
+        typer.Option(
+            "--min-insync-replicas",
+            help="Replicas a write needs, set on each new topic (default: the broker's).",
+            envvar="INTELSHARE_MIN_INSYNC_REPLICAS",
+        ),
+    ] = None,
     connect_timeout: ConnectTimeout = 60.0,
 ) -> None:
     """Create every topic the network needs (inboxes, receipts, dead letters, state, audit).
 
-    Topics that already exist are left as they are, so this is safe to run on every start.
+    Topics that already exist are left as they are, so this is safe to run on every start; one
+    with fewer partitions or replicas, or a lower min.insync.replicas, than asked for is named
+    with what it lacks, and the command exits 1.
     """
     configure_library_logging()
     settings = Settings.from_env(
@@ -138,16 +148,28 @@ def topics(
         prefix=prefix,
         partitions=partitions,
         replication_factor=replication_factor,
+        min_insync_replicas=min_insync_replicas,
     )
     report = _run(ensure_topics(settings, specs))
+    short = {s.name: s.problems for s in report.short}
     for spec in specs:
         state = "created" if spec.name in report.created else "exists "
         config = " ".join(f"{k}={v}" for k, v in spec.config.items())
+        if spec.name in short:
+            state, config = "SHORT  ", "; ".join(short[spec.name])
         typer.echo(f"{state}  {spec.name}  {config}".rstrip())
     typer.echo(
         f"{len(report.created)} created, {len(report.existing)} already there, "
         f"at {settings.bootstrap}"
     )
+    if short:
+        # Kafka would accept writes to them, with less redundancy than was asked for: a topic
+        # left from a smaller cluster must not pass as this one's.
+        raise CheckFailed(
+            f"{len(short)} existing topic(s) have less than asked for (above); they were made "
+            "for a smaller cluster: delete them (docker compose ... down -v removes the "
+            "volumes) and run this again"
+        )
 
 
 def producer(

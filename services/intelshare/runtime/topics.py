@@ -3,7 +3,9 @@
 With automatic topic creation off, this is the only thing that creates topics: per country
 an inbox, a receipts topic, a dead-letter topic and a compacted state topic (the country's
 memory, see :mod:`intelshare.state.entries`), plus the shared audit topic. Creating a topic that
-already exists is not an error, so ``intelshare topics`` can run on every start.
+already exists is not an error, so ``intelshare topics`` can run on every start; but an existing
+topic with fewer partitions, fewer replicas or a lower ``min.insync.replicas`` than asked for is
+reported (:attr:`TopicsReport.short`), never passed off as what was asked.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from aiokafka.admin import NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError, for_code
 
 from intelshare.errors import BrokerUnavailable, IntelshareError
@@ -33,6 +36,8 @@ TOPIC_ALREADY_EXISTS: Final = 36
 """Kafka's error code for creating a topic that exists."""
 LEADER_WAIT: Final = 15.0
 """Seconds to wait for new topics' partitions to get leaders."""
+MIN_INSYNC: Final = "min.insync.replicas"
+"""The topic setting that says how many replicas a write with acks=all needs."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -50,6 +55,16 @@ class TopicSpec:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class Shortfall:
+    """An existing topic that has less than its spec asks for."""
+
+    name: str
+    """Topic name, prefix included."""
+    problems: tuple[str, ...]
+    """One phrase per shortfall, e.g. ``replication factor 1 < 3``."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class TopicsReport:
     """What :func:`ensure_topics` did."""
 
@@ -57,23 +72,44 @@ class TopicsReport:
     """Topics created now."""
     existing: tuple[str, ...]
     """Topics that were already there (left as they are)."""
+    short: tuple[Shortfall, ...] = ()
+    """Existing topics with fewer partitions, replicas or min.insync.replicas than asked."""
 
 
 def plan_topics(
-    network: Network, *, prefix: str = "", partitions: int = 3, replication_factor: int = 1
+    network: Network,
+    *,
+    prefix: str = "",
+    partitions: int = 3,
+    replication_factor: int = 1,
+    min_insync_replicas: int | None = None,
 ) -> tuple[TopicSpec, ...]:
     """The topics ``network`` needs, sorted by name.
 
+    ``min_insync_replicas`` is set on each topic when given (else the broker's default holds).
+
     Raises:
-        IntelshareError: partitions or replication factor below one.
+        IntelshareError: partitions or replication factor below one, or a min.insync.replicas
+            outside 1 to the replication factor.
     """
     if partitions < 1 or replication_factor < 1:
         raise IntelshareError(
             f"partitions ({partitions}) and replication factor ({replication_factor}) "
             "must be at least 1"
         )
+    if min_insync_replicas is not None and not 1 <= min_insync_replicas <= replication_factor:
+        raise IntelshareError(
+            f"min.insync.replicas ({min_insync_replicas}) must be between 1 and the "
+            f"replication factor ({replication_factor})"
+        )
+    common = {MIN_INSYNC: str(min_insync_replicas)} if min_insync_replicas else {}
     specs = [
-        TopicSpec(name=name, partitions=partitions, replication_factor=replication_factor)
+        TopicSpec(
+            name=name,
+            partitions=partitions,
+            replication_factor=replication_factor,
+            config=common,
+        )
         for name in network.all_topics(prefix)
     ]
     # State keeps the latest fact per key forever; compaction is what makes it a table.
@@ -82,7 +118,7 @@ def plan_topics(
             name=state_topic(code, prefix),
             partitions=partitions,
             replication_factor=replication_factor,
-            config={"cleanup.policy": "compact"},
+            config={"cleanup.policy": "compact", **common},
         )
         for code in network.codes
     ]
@@ -92,7 +128,11 @@ def plan_topics(
 async def ensure_topics(
     settings: Settings, specs: Iterable[TopicSpec], *, log: EventLog | None = None
 ) -> TopicsReport:
-    """Create the topics that do not exist yet; leave existing ones alone.
+    """Create the topics that do not exist yet; leave existing ones alone, but check them.
+
+    An existing topic with fewer partitions or replicas, or a lower min.insync.replicas, than
+    its spec is named in the report's ``short``; nothing is changed on it (adding partitions
+    would move keys, and the state topic's compaction and every per-key order depend on them).
 
     Raises:
         BrokerUnavailable: the broker does not answer.
@@ -124,11 +164,55 @@ async def ensure_topics(
                 kind = for_code(code)
                 raise IntelshareError(f"topic {name}: {kind.__name__}: {message or kind.message}")
         await _wait_for_leaders(admin, [s.name for s in wanted])
+        short = await _shortfalls(admin, [s for s in wanted if s.name in existing])
     except KafkaError as error:
         raise BrokerUnavailable(f"creating topics at {settings.bootstrap}: {error}") from error
     finally:
         await admin.close()
-    return TopicsReport(created=tuple(sorted(created)), existing=tuple(sorted(existing)))
+    return TopicsReport(
+        created=tuple(sorted(created)), existing=tuple(sorted(existing)), short=short
+    )
+
+
+async def _shortfalls(admin: AIOKafkaAdminClient, specs: list[TopicSpec]) -> tuple[Shortfall, ...]:
+    """The existing topics that have less than their spec: partitions, replicas, min ISR."""
+    if not specs:
+        return ()
+    described = {t["topic"]: t for t in await admin.describe_topics([s.name for s in specs])}
+    min_isr = await _min_insync(admin, [s.name for s in specs if MIN_INSYNC in s.config])
+    short = []
+    for spec in specs:
+        problems = []
+        partitions = described.get(spec.name, {}).get("partitions") or []
+        if len(partitions) < spec.partitions:
+            problems.append(f"partitions {len(partitions)} < {spec.partitions}")
+        replicas = min((len(p["replicas"]) for p in partitions), default=0)
+        if replicas < spec.replication_factor:
+            problems.append(f"replication factor {replicas} < {spec.replication_factor}")
+        wanted_isr = int(spec.config.get(MIN_INSYNC, "0"))
+        if spec.name in min_isr and min_isr[spec.name] < wanted_isr:
+            problems.append(f"{MIN_INSYNC} {min_isr[spec.name]} < {wanted_isr}")
+        if problems:
+            short.append(Shortfall(name=spec.name, problems=tuple(problems)))
+    return tuple(short)
+
+
+async def _min_insync(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, int]:
+    """Each topic's effective min.insync.replicas (its own setting or the broker's default)."""
+    if not names:
+        return {}
+    resources = [
+        ConfigResource(ConfigResourceType.TOPIC, name, {MIN_INSYNC: None}) for name in names
+    ]
+    values: dict[str, int] = {}
+    for response in await admin.describe_configs(resources):
+        # DescribeConfigs resources: (error_code, error_message, type, name, entries); each
+        # entry starts (name, value, ...) in every version.
+        for resource in response.resources:
+            for entry in resource[4]:
+                if entry[0] == MIN_INSYNC and entry[1] is not None:
+                    values[str(resource[3])] = int(entry[1])
+    return values
 
 
 async def _wait_for_leaders(admin: AIOKafkaAdminClient, names: list[str]) -> None:
