@@ -172,7 +172,7 @@ async def test_revocation_reaches_the_recipient_which_stops_using_it(
 
     assert revoked["revision"] == 2
     assert revoked["message_type"] == "REVOCATION"
-    assert rs.state.inbox[record["alert_id"]].status == "revoked"
+    assert rs.state.inbox["GB", record["alert_id"]].status == "revoked"
 
 
 async def test_only_the_originator_may_revoke(kafka_bootstrap, topics, tmp_path):

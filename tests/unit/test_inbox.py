@@ -104,7 +104,7 @@ def test_a_handled_revision_is_a_duplicate() -> None:
 
 def test_an_alert_only_the_log_remembers_is_a_duplicate_whose_receipt_is_resent() -> None:
     """Logged before a crash but never receipted: duplicate, and the receipt goes out again."""
-    arrival = judge(header(), history=LogHistory(handled={"GB-1": 1}))
+    arrival = judge(header(), history=LogHistory(handled={("GB", "GB-1"): 1}))
 
     assert arrival.verdict is Verdict.DUPLICATE
     assert arrival.resend_receipt
@@ -172,6 +172,70 @@ def test_history_reads_only_this_consumers_events(tmp_path) -> None:
 
     history = read_history(path, "RS", "x.")
 
-    assert history.handled == {"A": 2}
-    assert history.receipted == {("A", 1)}
+    assert history.handled == {("GB", "A"): 2}
+    assert history.receipted == {("GB", "A", 1)}
     assert read_history(tmp_path / "missing.log", "RS", "x.").handled == {}
+
+
+def test_another_originators_alert_of_the_same_id_never_suppresses_this_one() -> None:
+    """XK's GB-1 at revision 50 (rejected) does not make GB's GB-1 r1 a duplicate."""
+    state = CountryState()
+    state.apply(
+        InboxEntry(alert_id="GB-1", revision=50, status="rejected", originator="XK", case_id="C1")
+    )
+
+    arrival = judge(header(), state=state)
+
+    assert arrival.verdict is Verdict.RECEIVED
+
+
+@pytest.mark.parametrize("revision", [0, -1, -(2**31)])
+def test_a_revision_below_one_is_rejected_not_a_duplicate(revision: int) -> None:
+    """Revision 0 or below is refused as invalid-revision and not remembered, even beside r1."""
+    state = CountryState()
+    state.apply(
+        InboxEntry(alert_id="GB-1", revision=1, status="received", originator="GB", case_id="C1")
+    )
+
+    arrival = judge(header(revision=revision), state=state)
+
+    assert arrival.verdict is Verdict.REJECTED
+    assert arrival.rule == "invalid-revision"
+    assert not arrival.remember
+
+
+@pytest.mark.parametrize(
+    ("ahead", "verdict"),
+    [
+        pytest.param(timedelta(minutes=5), Verdict.RECEIVED, id="at-the-tolerance"),
+        pytest.param(timedelta(minutes=5, milliseconds=1), Verdict.REJECTED, id="just-beyond"),
+        pytest.param(timedelta(days=3650), Verdict.REJECTED, id="ten-years"),
+    ],
+)
+def test_an_alert_from_the_future_beyond_the_skew_is_rejected(ahead, verdict) -> None:
+    """created_at more than the clock skew (default 5 min) ahead is created-in-future."""
+    alert = header(created_at=NOW + ahead, valid_until=NOW + ahead + timedelta(days=1))
+
+    arrival = judge(alert)
+
+    assert arrival.verdict is verdict
+    if verdict is Verdict.REJECTED:
+        assert arrival.rule == "created-in-future"
+        assert "after this receiver's clock" in arrival.reason
+
+
+def test_the_clock_skew_is_configurable() -> None:
+    """With a 1 s tolerance an alert 2 s ahead is refused."""
+    alert = header(created_at=NOW + timedelta(seconds=2))
+
+    arrival = decide(
+        default_network(),
+        CountryState(),
+        LogHistory(),
+        alert,
+        receiver="RS",
+        now=NOW,
+        clock_skew=timedelta(seconds=1),
+    )
+
+    assert arrival.rule == "created-in-future"

@@ -33,6 +33,7 @@ def alert(**changes: Any) -> AlertHeader:
 
 SEND_CASES = [
     pytest.param(alert(), "RS", {}, None, id="gb-to-rs-allowed"),
+    pytest.param(alert(revision=0), "RS", {}, Rule.INVALID_REVISION, id="revision-zero"),
     pytest.param(
         alert(originator="XK", recipients=["RS"]),
         "RS",
@@ -169,6 +170,14 @@ def test_send_rules(
 
 RECEIVE_CASES = [
     pytest.param(alert(), "RS", None, None, id="addressed-receiver-accepts"),
+    pytest.param(alert(revision=0), "RS", None, Rule.INVALID_REVISION, id="revision-zero"),
+    pytest.param(
+        alert(created_at=NOW + timedelta(minutes=6), valid_until=NOW + timedelta(days=1)),
+        "RS",
+        None,
+        Rule.CREATED_IN_FUTURE,
+        id="from-the-future",
+    ),
     pytest.param(alert(), "MK", None, Rule.NOT_ADDRESSED, id="not-addressed"),
     pytest.param(
         alert(originator="XK", recipients=["RS"]),
@@ -293,6 +302,7 @@ def test_every_rule_is_exercised() -> None:
     """The send table covers every rule; the receive table every rule a receiver applies."""
     sent = {case.values[3] for case in SEND_CASES}
     received = {case.values[3] for case in RECEIVE_CASES}
-    assert set(Rule) <= sent
+    # The clock skew is the receiver's check: a sender's own clock is its "now".
+    assert set(Rule) - {Rule.CREATED_IN_FUTURE} <= sent
     # Consent is the sender's to obtain; an empty address list reads as not-addressed.
     assert set(Rule) - {Rule.NO_RECIPIENT, Rule.ONWARD_NEEDS_CONSENT} <= received

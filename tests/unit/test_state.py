@@ -21,13 +21,13 @@ from intelshare.state.entries import (
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 
 
-def inbox(revision: int, *, receipt: bool = False) -> InboxEntry:
+def inbox(revision: int, *, receipt: bool = False, originator: str = "GB") -> InboxEntry:
     """GB-1 at some revision, as RS holds it."""
     return InboxEntry(
         alert_id="GB-1",
         revision=revision,
         status="received",
-        originator="GB",
+        originator=originator,
         case_id="C1",
         receipt_sent=receipt,
         record=b"\xc3\x01bytes",
@@ -86,9 +86,9 @@ def test_an_older_inbox_revision_never_replaces_a_newer_one() -> None:
     state = CountryState()
     state.apply(inbox(2))
     state.apply(inbox(1, receipt=True))
-    assert state.inbox["GB-1"].revision == 2
+    assert state.inbox["GB", "GB-1"].revision == 2
     state.apply(inbox(2, receipt=True))
-    assert state.inbox["GB-1"].receipt_sent
+    assert state.inbox["GB", "GB-1"].receipt_sent
 
 
 def test_handled_covers_this_and_older_revisions() -> None:
@@ -96,10 +96,34 @@ def test_handled_covers_this_and_older_revisions() -> None:
     state = CountryState()
     state.apply(inbox(2))
 
-    assert state.handled("GB-1", 1) is not None
-    assert state.handled("GB-1", 2) is not None
-    assert state.handled("GB-1", 3) is None
-    assert state.handled("GB-9", 1) is None
+    assert state.handled("GB", "GB-1", 1) is not None
+    assert state.handled("GB", "GB-1", 2) is not None
+    assert state.handled("GB", "GB-1", 3) is None
+    assert state.handled("GB", "GB-9", 1) is None
+
+
+def test_an_alert_is_known_by_its_originator_and_id() -> None:
+    """Another originator's alert with the same id and a higher revision is a separate alert."""
+    state = CountryState()
+    state.apply(inbox(50, originator="XK"))
+
+    assert state.handled("GB", "GB-1", 1) is None
+    assert state.handled("XK", "GB-1", 50) is not None
+
+
+def test_an_inbox_entry_under_the_old_key_still_reads() -> None:
+    """A value written under ``inbox/<id>`` (before keys named the originator) still applies."""
+    value = (
+        b'{"kind":"inbox","alert_id":"GB-1","revision":1,"status":"received",'
+        b'"originator":"GB","case_id":"C1"}'
+    )
+    entry = decode_entry(value)
+    state = CountryState()
+    assert entry is not None
+    state.apply(entry)
+
+    assert state.handled("GB", "GB-1", 1) is not None
+    assert entry.key == "inbox/GB/GB-1"
 
 
 def test_due_lists_unanswered_copies_once() -> None:

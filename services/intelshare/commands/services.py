@@ -277,6 +277,15 @@ def consumer(
     log_format: LogFormat = "auto",
     log_file: LogFile = None,
     connect_timeout: ConnectTimeout = 60.0,
+    clock_skew: Annotated[
+        float | None,
+        typer.Option(
+            "--clock-skew",
+            help="Seconds an alert's created_at may lie ahead of this clock (default 300).",
+            envvar="INTELSHARE_CLOCK_SKEW",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Receive COUNTRY's alerts and receipts: check, log, answer; until SIGTERM/SIGINT."""
     settings = Settings.from_env(
@@ -288,6 +297,7 @@ def consumer(
         log_format=log_format,
         log_file=log_file,
         connect_timeout=connect_timeout,
+        clock_skew=clock_skew,
     )
     configure_library_logging(fmt=settings.log_format, service="consumer", country=settings.country)
     _run(run_until_signalled(Consumer(settings)))

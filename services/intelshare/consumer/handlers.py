@@ -1,4 +1,7 @@
-"""What a country's consumer does with each kind of message, one method per schema.
+"""What a country's consumer does with each kind of message: a table of handlers per schema.
+
+:attr:`Handlers.dispatch` maps each topic kind and writer schema name to its handler, so a
+reader (and mypy) can follow a message from its schema to the code that takes it.
 
 Handlers log events at once (the log is the first record of what happened), and leave
 writes as :class:`Effects`: records whose acknowledgement the consumer waits for before it
@@ -8,14 +11,16 @@ once the receipt is really written), plus state entries written after those.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 from intelshare.consumer.inbox import RECEIPT_STATUS, Verdict, decide
 from intelshare.contract import codec, events
 from intelshare.contract.alerts import AlertHeader, to_millis
 from intelshare.errors import DecodeError, IntelshareError
 from intelshare.network.model import deadletter_topic, receipts_topic
+from intelshare.network.policy import DEFAULT_CLOCK_SKEW
 from intelshare.producer import consent
 from intelshare.producer.results import latency_ms
 from intelshare.runtime.kafka import (
@@ -29,8 +34,7 @@ from intelshare.runtime.kafka import (
 from intelshare.state.entries import ConsentEntry, InboxEntry, OverdueMark, ReceiptMark
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-    from datetime import datetime
+    from datetime import datetime, timedelta
 
     from aiokafka.structs import ConsumerRecord, RecordMetadata
 
@@ -41,11 +45,8 @@ if TYPE_CHECKING:
     from intelshare.runtime.eventlog import EventLog
     from intelshare.state.entries import CountryState, Entry
 
-EXPECTED: Final = {
-    "inbox": frozenset({"Alert", "ConsentGrant"}),
-    "receipts": frozenset({"Receipt", "ConsentRequest"}),
-}
-"""Which records belong on which of a country's topics; anything else is dead-lettered."""
+Handler = Callable[["Message"], Awaitable[None]]
+"""What the consumer does with one decoded message of one schema."""
 
 
 class InvalidMessage(IntelshareError):
@@ -110,8 +111,20 @@ class Handlers:
     """Writes receipts, consent answers and onward copies (shares the consumer's producer)."""
     clock: Callable[[], datetime]
     """The current time."""
+    clock_skew: timedelta = DEFAULT_CLOCK_SKEW
+    """How far ahead of the clock an alert's ``created_at`` may be."""
     effects: Effects = field(default_factory=Effects)
     """Writes waiting for acknowledgement."""
+    dispatch: dict[str, dict[str, Handler]] = field(init=False)
+    """Per topic kind (``inbox``, ``receipts``), the handler of each schema name that belongs
+    there; anything else is dead-lettered."""
+
+    def __post_init__(self) -> None:
+        """Build the dispatch table: which handler takes which schema on which topic."""
+        self.dispatch = {
+            "inbox": {"Alert": self.on_alert, "ConsentGrant": self.on_consent_grant},
+            "receipts": {"Receipt": self.on_receipt, "ConsentRequest": self.on_consent_request},
+        }
 
     async def handle(self, record: ConsumerRecord[bytes, bytes], kind: str) -> None:
         """Decode, check and act on one message from the inbox or the receipts topic."""
@@ -121,23 +134,50 @@ class Handlers:
             if record.value is None:
                 raise DecodeError("the message has no value")
             decoded = codec.decode(self.outbox.registry, record.value)
-            if decoded.name not in EXPECTED[kind]:
+            handler = self.dispatch[kind].get(decoded.name)
+            if handler is None:
                 raise InvalidMessage(f"a {decoded.schema_name} message does not belong on {kind}")
-            handler = getattr(self, f"_on_{decoded.name.lower()}")
             await handler(Message(decoded=decoded, raw=record.value, where=where, trace=trace))
         except (IntelshareError, KeyError, TypeError, ValueError) as error:
             if isinstance(error, IntelshareError) and error.retriable:
                 raise  # the broker is in trouble, not the message
             self.dead_letter(record, error, where)
 
+    async def settle(self) -> None:
+        """Write what the handled messages caused and wait for every acknowledgement.
+
+        Receipts and dead letters first (their follow-ups log ``receipt.sent`` and
+        ``message.deadlettered``), then the state entries, so state never claims a receipt
+        that was not written.
+        """
+        outbox = self.outbox
+        effects, self.effects = self.effects, Effects()
+        if effects.writes:
+            acks = await outbox.acknowledged(
+                [outbox.write(w.topic, w.key, w.value, w.headers) for w in effects.writes]
+            )
+            for write, metadata in zip(effects.writes, acks, strict=True):
+                write.then(metadata)
+        memory = [*effects.memory, *self.effects.memory]
+        self.effects.memory.clear()
+        if memory:
+            await outbox.acknowledged([outbox.write_state(entry) for entry in memory])
+
     # --- inbox ----------------------------------------------------------------------------
 
-    async def _on_alert(self, message: Message) -> None:
+    async def on_alert(self, message: Message) -> None:
+        """An alert revision: verdict, one event, a receipt and a state entry."""
         decoded, where, trace = message.decoded, message.where, message.trace
         header = AlertHeader.from_record(decoded.record)
         now = self.clock()
         arrival = decide(
-            self.network, self.state, self.history, header, receiver=self.country, now=now
+            self.network,
+            self.state,
+            self.history,
+            header,
+            receiver=self.country,
+            now=now,
+            clock_skew=self.clock_skew,
         )
         fields = {
             **header.log_fields(),
@@ -152,7 +192,7 @@ class Handlers:
             self.log.info(events.ALERT_DUPLICATE, **fields)
             if arrival.resend_receipt:
                 # The previous run logged the alert but may have died before its receipt.
-                known = self.state.inbox.get(header.alert_id)
+                known = self.state.inbox.get((header.originator, header.alert_id))
                 rejected = known is not None and known.status == "rejected"
                 self._receipt(header, "REJECTED_BY_POLICY" if rejected else "RECEIVED", None, trace)
             return
@@ -164,8 +204,9 @@ class Handlers:
             self.log.info(events.ALERT_REVOKED, **fields)
         else:
             self.log.info(events.ALERT_RECEIVED, **fields)
-        entry = self._remember_arrival(header, arrival, message.raw)
-        if not self._receipt(header, RECEIPT_STATUS[arrival.verdict], arrival.rule, trace):
+        entry = self._remember_arrival(header, arrival, message.raw) if arrival.remember else None
+        answered = self._receipt(header, RECEIPT_STATUS[arrival.verdict], arrival.rule, trace)
+        if entry is not None and not answered:
             self.effects.memory.append(entry)  # no receipt to wait for
 
     def _remember_arrival(self, header: AlertHeader, arrival: Arrival, raw: bytes) -> InboxEntry:
@@ -216,7 +257,7 @@ class Handlers:
         )
 
         def sent(metadata: RecordMetadata) -> None:
-            self.history.receipted.add((header.alert_id, header.revision))
+            self.history.receipted.add((header.originator, header.alert_id, header.revision))
             self.log.info(
                 events.RECEIPT_SENT,
                 **header.log_fields(),
@@ -228,7 +269,7 @@ class Handlers:
                 offset=metadata.offset,
                 latency_ms=latency_ms(header.created_at, self.clock()),
             )
-            known = self.state.inbox.get(header.alert_id)
+            known = self.state.inbox.get((header.originator, header.alert_id))
             if known is not None and known.revision == header.revision:
                 marked = replace(known, receipt_sent=True)
                 self.state.apply(marked)
@@ -241,7 +282,8 @@ class Handlers:
         )
         return True
 
-    async def _on_consentgrant(self, message: Message) -> None:
+    async def on_consent_grant(self, message: Message) -> None:
+        """The originator's answer to this country's consent request: share on, or not."""
         decoded, where, trace = message.decoded, message.where, message.trace
         grant = decoded.record
         if grant["requester"] != self.country:
@@ -249,7 +291,7 @@ class Handlers:
         known = self.state.consents.get(grant["consent_id"])
         if known is not None and known.status in ("shared", "refused"):
             return  # a redelivered answer: already acted on
-        entry = self.state.inbox.get(grant["alert_id"])
+        entry = self.state.inbox.get((grant["originator"], grant["alert_id"]))
         onward = tuple(grant["onward_to"])
         status = "refused"
         if grant["granted"] and entry is not None and entry.status == "received" and entry.record:
@@ -282,7 +324,8 @@ class Handlers:
 
     # --- receipts topic -------------------------------------------------------------------
 
-    async def _on_receipt(self, message: Message) -> None:
+    async def on_receipt(self, message: Message) -> None:
+        """A recipient's answer to one of this country's alerts: log it once."""
         decoded, where, trace = message.decoded, message.where, message.trace
         receipt = decoded.record
         if receipt["originator"] != self.country:
@@ -315,7 +358,8 @@ class Handlers:
         self.state.apply(mark)
         self.effects.memory.append(mark)
 
-    async def _on_consentrequest(self, message: Message) -> None:
+    async def on_consent_request(self, message: Message) -> None:
+        """A recipient asks this country, as originator, to share onward: decide, answer."""
         decoded, where, trace = message.decoded, message.where, message.trace
         request = decoded.record
         if request["originator"] != self.country:

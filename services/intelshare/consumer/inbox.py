@@ -17,15 +17,15 @@ from typing import TYPE_CHECKING
 
 from intelshare.contract import events
 from intelshare.network.model import alerts_topic, receipts_topic
-from intelshare.network.policy import check_receive
+from intelshare.network.policy import DEFAULT_CLOCK_SKEW, check_receive
 
 if TYPE_CHECKING:
-    from datetime import datetime
+    from datetime import datetime, timedelta
     from pathlib import Path
 
     from intelshare.contract.alerts import AlertHeader
     from intelshare.network.model import Network
-    from intelshare.state.entries import CountryState
+    from intelshare.state.entries import AlertId, CountryState
 
 
 class Verdict(StrEnum):
@@ -53,10 +53,10 @@ RECEIPT_STATUS = {
 class LogHistory:
     """What a consumer's own log file says it already did (empty without a file)."""
 
-    handled: dict[str, int] = field(default_factory=dict)
-    """Newest revision logged as received, revoked or rejected, per alert id."""
-    receipted: set[tuple[str, int]] = field(default_factory=set)
-    """Alert id and revision pairs logged as ``receipt.sent``."""
+    handled: dict[AlertId, int] = field(default_factory=dict)
+    """Newest revision logged as received, revoked or rejected, per alert (originator, id)."""
+    receipted: set[tuple[str, str, int]] = field(default_factory=set)
+    """Originator, alert id and revision logged as ``receipt.sent``."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -73,6 +73,8 @@ class Arrival:
     """Why it was rejected, or which agreement allows it."""
     resend_receipt: bool = False
     """A duplicate whose receipt may never have been sent (the previous run crashed)."""
+    remember: bool = True
+    """Whether the state keeps this revision (not when it names no valid revision)."""
 
 
 def sender_of(header: AlertHeader, receiver: str) -> str:
@@ -91,23 +93,31 @@ def decide(
     *,
     receiver: str,
     now: datetime,
+    clock_skew: timedelta = DEFAULT_CLOCK_SKEW,
 ) -> Arrival:
-    """Decide what ``receiver`` does with an arriving alert revision."""
+    """Decide what ``receiver`` does with an arriving alert revision.
+
+    An alert is known by (originator, alert id); a revision below 1 is never a duplicate of
+    anything (it is refused as invalid, and not remembered).
+    """
     sender = sender_of(header, receiver)
-    known = state.handled(header.alert_id, header.revision)
-    logged = history.handled.get(header.alert_id, 0) >= header.revision
+    identity = (header.originator, header.alert_id)
+    valid = header.revision >= 1
+    known = state.handled(*identity, header.revision) if valid else None
+    logged = valid and history.handled.get(identity, 0) >= header.revision
     if known is not None or logged:
         receipted = (known is not None and known.receipt_sent) or (
-            (header.alert_id, header.revision) in history.receipted
+            (*identity, header.revision) in history.receipted
         )
         return Arrival(verdict=Verdict.DUPLICATE, sender=sender, resend_receipt=not receipted)
-    decision = check_receive(network, header, receiver, now, sender=sender)
+    decision = check_receive(network, header, receiver, now, sender=sender, clock_skew=clock_skew)
     if not decision.allowed:
         return Arrival(
             verdict=Verdict.REJECTED,
             sender=sender,
             rule=str(decision.rule),
             reason=decision.reason,
+            remember=valid,
         )
     verdict = Verdict.REVOKED if header.message_type == "REVOCATION" else Verdict.RECEIVED
     return Arrival(verdict=verdict, sender=sender, reason=decision.reason)
@@ -143,10 +153,10 @@ def read_history(path: Path | None, country: str, prefix: str = "") -> LogHistor
                 continue
             name, topic = event.get("event"), event.get("topic")
             # The same file may hold another exercise's events (another prefix): skip those.
+            originator = str(event.get("originator"))
             if name in _HANDLED_EVENTS and topic == inbox:
-                history.handled[alert_id] = max(history.handled.get(alert_id, 0), revision)
-            elif name == events.RECEIPT_SENT and topic == receipts_topic(
-                str(event.get("originator")), prefix
-            ):
-                history.receipted.add((alert_id, revision))
+                key = (originator, alert_id)
+                history.handled[key] = max(history.handled.get(key, 0), revision)
+            elif name == events.RECEIPT_SENT and topic == receipts_topic(originator, prefix):
+                history.receipted.add((originator, alert_id, revision))
     return history

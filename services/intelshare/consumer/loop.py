@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
 from aiokafka import ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
 
-from intelshare.consumer.handlers import Effects, Handlers
+from intelshare.consumer.handlers import Handlers
 from intelshare.consumer.inbox import read_history
 from intelshare.errors import IntelshareError
 from intelshare.network.model import alerts_topic, audit_topic, receipts_topic
@@ -144,6 +144,7 @@ class Consumer(Service):
             history=read_history(self.log.path, self.country, self.settings.topic_prefix),
             outbox=self._outbox,
             clock=self._clock,
+            clock_skew=timedelta(seconds=self.settings.clock_skew),
         )
         self._consumer = await connect(
             lambda: make_consumer(self.settings, "consumer", group_id=self.settings.consumer_group),
@@ -222,25 +223,9 @@ class Consumer(Service):
             await task
 
     async def settle(self) -> None:
-        """Write what the handled messages caused and wait for every acknowledgement.
-
-        Receipts and dead letters first (their follow-ups log ``receipt.sent`` and
-        ``message.deadlettered``), then the state entries, so state never claims a receipt
-        that was not written.
-        """
+        """Write what the handled messages caused and wait for every acknowledgement."""
         _, handlers = self._require()
-        outbox = handlers.outbox
-        effects, handlers.effects = handlers.effects, Effects()
-        if effects.writes:
-            acks = await outbox.acknowledged(
-                [outbox.write(w.topic, w.key, w.value, w.headers) for w in effects.writes]
-            )
-            for write, metadata in zip(effects.writes, acks, strict=True):
-                write.then(metadata)
-        memory = [*effects.memory, *handlers.effects.memory]
-        handlers.effects.memory.clear()
-        if memory:
-            await outbox.acknowledged([outbox.write_state(entry) for entry in memory])
+        await handlers.settle()
 
     async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
         consumer, _ = self._require()

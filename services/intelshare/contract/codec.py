@@ -202,7 +202,7 @@ def _read_body(writer: Schema, reader: Schema, data: bytes) -> dict[str, Any]:
         ) from error
     except Exception as error:  # truncated or garbled bodies fail in many ways inside fastavro
         raise CorruptBody(
-            f"{writer.full_name} body does not decode: {error or type(error).__name__}"
+            f"{writer.full_name} body does not decode: {_what_failed(error)}"
         ) from error
     left = len(data) - body.tell()
     if left:
@@ -210,6 +210,13 @@ def _read_body(writer: Schema, reader: Schema, data: bytes) -> dict[str, Any]:
     if not isinstance(record, dict):
         raise CorruptBody(f"{writer.full_name} body is not a record")
     return record
+
+
+def _what_failed(error: BaseException) -> str:
+    # A truncated body often ends in an EOFError or a struct.error with an empty message:
+    # the type then says what failed, so the line never ends at the colon.
+    text = str(error).strip()
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 def to_json(schema: Schema, record: dict[str, Any]) -> str:

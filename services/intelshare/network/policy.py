@@ -7,6 +7,7 @@ refusals by rule. The network and the clock are arguments; nothing here touches 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Final
 
@@ -48,6 +49,14 @@ class Rule(StrEnum):
     """The alert's TLP is more restrictive than every covering agreement allows."""
     ONWARD_NEEDS_CONSENT = "onward-needs-consent"
     """Onward sharing of restricted handling (H2, RED, AMBER+STRICT, UK C) needs consent."""
+    INVALID_REVISION = "invalid-revision"
+    """Revisions count from 1; zero or below names no revision of any alert."""
+    CREATED_IN_FUTURE = "created-in-future"
+    """The alert says it was created further in the future than the clock skew allows."""
+
+
+DEFAULT_CLOCK_SKEW: Final = timedelta(minutes=5)
+"""How far ahead of the receiver's clock an alert's ``created_at`` may be."""
 
 
 _CHANGES: Final = frozenset({"UPDATE", "REVOCATION"})
@@ -78,6 +87,8 @@ class Decision:
 
 def _validation(alert: AlertHeader) -> tuple[Rule, str] | None:
     # Rule 5, validate before publishing. The schema already enforces one TLP and a grading.
+    if alert.revision < 1:
+        return Rule.INVALID_REVISION, f"revision {alert.revision} of {alert.alert_id} is below 1"
     if alert.category not in known_categories():
         return Rule.UNKNOWN_CATEGORY, f"category {alert.category} is not a known category"
     if not alert.recipients:
@@ -211,16 +222,26 @@ def check_receive(
     now: datetime,
     *,
     sender: str | None = None,
+    clock_skew: timedelta = DEFAULT_CLOCK_SKEW,
 ) -> Decision:
     """May ``receiver`` accept this alert, written by ``sender`` (default: the originator)?
 
     The consumer's re-check on arrival: the same agreement rules as sending, plus that the
-    receiver is addressed (or is the last onward hop) and that only the originator changes it.
+    receiver is addressed (or is the last onward hop), that only the originator changes it,
+    and that it was not created more than ``clock_skew`` ahead of ``now``.
     """
     sender = sender or alert.originator
     refusal = _validation(alert)
     if refusal is not None and refusal[0] is Rule.NO_RECIPIENT:
         refusal = None  # reported below as not-addressed, which says more to the receiver
+    if refusal is None and alert.created_at > now + clock_skew:
+        refusal = (
+            Rule.CREATED_IN_FUTURE,
+            (
+                f"{alert.alert_id} was created at {alert.created_at.isoformat()}, more than "
+                f"{clock_skew.total_seconds():g} s after this receiver's clock"
+            ),
+        )
     refusal = refusal or _countries(network, alert, sender, receiver)
     if refusal is None and alert.message_type in _CHANGES and sender != alert.originator:
         change = f"a {alert.message_type} of {alert.alert_id}"

@@ -43,6 +43,7 @@ ENV: Final = {
     "audit": "INTELSHARE_AUDIT",
     "connect_timeout": "INTELSHARE_CONNECT_TIMEOUT",
     "stop_timeout": "INTELSHARE_STOP_TIMEOUT",
+    "clock_skew": "INTELSHARE_CLOCK_SKEW",
 }
 """The environment variable behind each setting."""
 
@@ -73,6 +74,8 @@ class Settings:
     """Seconds to keep retrying an unreachable broker before giving up (0: forever)."""
     stop_timeout: float = 10.0
     """Seconds a clean stop may take before the service stops waiting."""
+    clock_skew: float = 300.0
+    """Seconds an alert's ``created_at`` may lie ahead of the consumer's clock."""
 
     def __post_init__(self) -> None:
         """Refuse bad values at once, naming the setting."""
@@ -97,6 +100,8 @@ class Settings:
             raise SettingsError(f"connect timeout: {self.connect_timeout} is negative")
         if self.stop_timeout <= 0:
             raise SettingsError(f"stop timeout: {self.stop_timeout} must be positive")
+        if self.clock_skew < 0:
+            raise SettingsError(f"clock skew: {self.clock_skew} is negative")
 
     @classmethod
     def from_env(
@@ -166,7 +171,7 @@ def _parse(name: str, raw: str, variable: str) -> object:
         if lowered in ("0", "false", "no", "off"):
             return False
         raise SettingsError(f"{variable}: {raw!r} is not a boolean (true/false, 1/0)")
-    if name in ("connect_timeout", "stop_timeout"):
+    if name in ("connect_timeout", "stop_timeout", "clock_skew"):
         try:
             return float(raw)
         except ValueError:

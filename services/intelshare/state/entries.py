@@ -25,10 +25,18 @@ InboxStatus = Literal["received", "revoked", "rejected"]
 
 _SEP: Final = "/"
 
+AlertId = tuple[str, str]
+"""An alert's identity: its originator's country code and the originator's alert id."""
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class InboxEntry:
-    """The newest revision of one alert a country handled (key ``inbox/<alert id>``)."""
+    """The newest revision of one alert a country handled (key ``inbox/<originator>/<id>``).
+
+    An alert is known by its originator and id together: one country's message never
+    stands for another country's alert of the same id. (Entries written before the key
+    named the originator, ``inbox/<id>``, still read: the value names the originator.)
+    """
 
     alert_id: str
     """The alert."""
@@ -48,7 +56,12 @@ class InboxEntry:
     @property
     def key(self) -> str:
         """The state topic key."""
-        return f"inbox{_SEP}{self.alert_id}"
+        return _SEP.join(("inbox", self.originator, self.alert_id))
+
+    @property
+    def identity(self) -> AlertId:
+        """The alert: its originator and id."""
+        return (self.originator, self.alert_id)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -226,8 +239,8 @@ Copy = tuple[str, int, str]
 class CountryState:
     """Everything a country's state topic says, indexed for its consumer."""
 
-    inbox: dict[str, InboxEntry] = field(default_factory=dict)
-    """Newest handled revision per alert id (recipient side)."""
+    inbox: dict[AlertId, InboxEntry] = field(default_factory=dict)
+    """Newest handled revision per alert (originator, id) (recipient side)."""
     sent: dict[Copy, SentCopy] = field(default_factory=dict)
     """Copies sent (originator side)."""
     records: dict[tuple[str, int], bytes] = field(default_factory=dict)
@@ -245,12 +258,12 @@ class CountryState:
         """Take in one fact; an older inbox revision never replaces a newer one."""
         match entry:
             case InboxEntry():
-                known = self.inbox.get(entry.alert_id)
+                known = self.inbox.get(entry.identity)
                 if known is None or (entry.revision, entry.receipt_sent) >= (
                     known.revision,
                     known.receipt_sent,
                 ):
-                    self.inbox[entry.alert_id] = entry
+                    self.inbox[entry.identity] = entry
             case SentCopy():
                 self.sent[entry.copy] = entry
             case SentRecord():
@@ -263,9 +276,9 @@ class CountryState:
             case ConsentEntry():
                 self.consents[entry.consent_id] = entry
 
-    def handled(self, alert_id: str, revision: int) -> InboxEntry | None:
+    def handled(self, originator: str, alert_id: str, revision: int) -> InboxEntry | None:
         """The inbox entry when this revision (or a newer one) was already handled."""
-        known = self.inbox.get(alert_id)
+        known = self.inbox.get((originator, alert_id))
         return known if known is not None and known.revision >= revision else None
 
     def due(self, now: datetime) -> Iterator[SentCopy]:

@@ -1,0 +1,151 @@
+"""A fake Kafka edge for broker-free handler tests: an Outbox over a recording producer.
+
+The habit of httpx's ``MockTransport`` and FastStream's ``TestKafkaBroker``: the real
+:class:`~intelshare.producer.outbox.Outbox` (encoding, headers, state entries) runs as in
+production; only the producer underneath is swapped for one that keeps what is sent and
+acknowledges at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka.structs import ConsumerRecord, RecordMetadata, TopicPartition
+
+from intelshare.consumer.handlers import Handlers
+from intelshare.consumer.inbox import LogHistory
+from intelshare.contract import codec
+from intelshare.contract.schemas import default_registry
+from intelshare.network.model import Network, default_network
+from intelshare.producer.outbox import Outbox
+from intelshare.runtime.eventlog import EventDict, EventLog
+from intelshare.state.entries import CountryState, decode_entry
+
+NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+"""The fixed clock of every fake."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Sent:
+    """One record the fake producer took."""
+
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: dict[str, bytes]
+
+
+@dataclass(kw_only=True)
+class FakeProducer:
+    """Keeps every record sent and acknowledges it at once with increasing offsets."""
+
+    sent: list[Sent] = field(default_factory=list)
+    offsets: dict[str, int] = field(default_factory=dict)
+    in_transaction: bool = False
+
+    async def send(
+        self,
+        topic: str,
+        value: bytes,
+        *,
+        key: bytes | None = None,
+        headers: list[tuple[str, bytes]] | None = None,
+    ) -> asyncio.Future[RecordMetadata]:
+        """Record the write; the future is already acknowledged."""
+        self.sent.append(Sent(topic=topic, key=key, value=value, headers=dict(headers or [])))
+        offset = self.offsets.get(topic, 0)
+        self.offsets[topic] = offset + 1
+        future: asyncio.Future[RecordMetadata] = asyncio.get_running_loop().create_future()
+        future.set_result(RecordMetadata(topic, 0, TopicPartition(topic, 0), offset, -1, 0, 0))
+        return future
+
+    def to(self, topic_part: str) -> list[Sent]:
+        """Records sent to topics whose name contains ``topic_part``."""
+        return [s for s in self.sent if topic_part in s.topic]
+
+
+@dataclass(kw_only=True)
+class FakeCountry:
+    """One country's consumer handlers over the fake producer, and what they logged."""
+
+    country: str
+    producer: FakeProducer
+    handlers: Handlers
+    events: list[EventDict]
+
+    def named(self, event: str) -> list[EventDict]:
+        """The logged events of one name."""
+        return [e for e in self.events if e["event"] == event]
+
+    def state_entries(self) -> list[Any]:
+        """The state entries written so far."""
+        return [decode_entry(s.value) for s in self.producer.to("intel.state.")]
+
+    async def deliver(
+        self, value: bytes | None, *, kind: str = "inbox", headers: dict[str, str] | None = None
+    ) -> None:
+        """Hand one record to the handlers as if read from the country's topic, then settle."""
+        topic = f"intel.{'alerts' if kind == 'inbox' else 'receipts'}.{self.country}"
+        record: ConsumerRecord[bytes, bytes] = ConsumerRecord(
+            topic=topic,
+            partition=0,
+            offset=len(self.events),
+            timestamp=0,
+            timestamp_type=0,
+            key=b"C1",
+            value=value,  # type: ignore[arg-type] # a record without value is part of the test
+            checksum=None,
+            serialized_key_size=2,
+            serialized_value_size=len(value or b""),
+            headers=[(k, v.encode()) for k, v in (headers or {}).items()],
+        )
+        await self.handlers.handle(record, kind)
+        await self.handlers.settle()
+
+
+def fake_country(country: str = "RS", network: Network | None = None) -> FakeCountry:
+    """``country``'s handlers with a recording producer, the default network and a fixed clock."""
+    network = network or default_network()
+    producer = FakeProducer()
+    events: list[EventDict] = []
+    log = EventLog(service="consumer", country=country, output=_Null())
+    log.add_listener(events.append)
+    outbox = Outbox(
+        country=country,
+        network=network,
+        topic_prefix="",
+        log=log,
+        producer=producer,  # type: ignore[arg-type] # the fake stands in for AIOKafkaProducer
+        clock=lambda: NOW,
+    )
+    handlers = Handlers(
+        country=country,
+        network=network,
+        log=log,
+        state=CountryState(),
+        history=LogHistory(),
+        outbox=outbox,
+        clock=lambda: NOW,
+    )
+    return FakeCountry(country=country, producer=producer, handlers=handlers, events=events)
+
+
+def encode(name: str, record: dict[str, Any]) -> bytes:
+    """A record of schema ``name`` as single-object Avro."""
+    return codec.encode(default_registry(), name, record)
+
+
+class _Null:
+    """A text stream that drops everything (the events are captured by a listener)."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        return None
+
+    def isatty(self) -> bool:
+        return False
