@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from servicekit import make_topics
 
-from intelshare.demo.check import check_events, read_events
+from intelshare.demo.check import check_events, folder_events
 from intelshare.demo.run import DemoOptions, run_demo
 from intelshare.network.model import default_network
 from intelshare.runtime.settings import Settings
@@ -31,4 +31,4 @@ async def test_a_short_demo_keeps_every_rule(
     assert {p.name for p in tmp_path.glob("consumer-*.log")} == {
         f"consumer-{c}.log" for c in network.codes
     }
-    assert check_events(network, read_events(tmp_path)) == report
+    assert check_events(network, folder_events(tmp_path)) == report

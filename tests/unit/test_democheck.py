@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from intelshare.demo.check import check_events, read_events
+from intelshare.demo.check import check_events, folder_events
 from intelshare.network.model import default_network
 
 
@@ -85,13 +85,14 @@ def test_each_broken_rule_is_reported() -> None:
 
 
 def test_events_are_read_from_a_log_folder(tmp_path) -> None:
-    """read_events takes intelshare events from *.log files and skips other lines."""
+    """folder_events takes the audit events of the folder's log files and skips other lines."""
+    stamp = {"timestamp": "2026-11-28T09:00:00.000Z"}
     (tmp_path / "consumer-RS.log").write_text(
-        json.dumps(received("A", "RS"))
+        json.dumps(received("A", "RS") | stamp)
         + "\nnot json\n"
-        + json.dumps({"event": "consumer.started"})
+        + json.dumps({"event": "consumer.started", "country": "RS"} | stamp)
         + "\n"
     )
     (tmp_path / "notes.txt").write_text(json.dumps(sent("A", "RS")))
 
-    assert [e["event"] for e in read_events(tmp_path)] == ["alert.received"]
+    assert [e["event"] for e in folder_events(tmp_path)] == ["alert.received"]

@@ -9,7 +9,7 @@ from intelshare.errors import LogInputError
 from intelshare.logs.filtering import EventFilter, normalise_tlp
 from intelshare.logs.model import route_of
 from intelshare.logs.reader import read_events
-from intelshare.logs.when import parse_duration, parse_when
+from intelshare.logs.when import parse_lookback, parse_when
 
 FIXTURES = Path(__file__).parent / "fixtures" / "logs"
 SOURCES = [str(FIXTURES / "story"), str(FIXTURES / "compose.txt")]
@@ -118,7 +118,7 @@ def test_when_rejects_anything_else_naming_the_option(text: str):
     """An unreadable time is an input error naming the option and the accepted forms."""
     with pytest.raises(LogInputError, match="--until"):
         parse_when(text, now=NOW, option="--until")
-    assert parse_duration(text) is None
+    assert parse_lookback(text) is None
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 
 from intelshare.contract import events
-from intelshare.logs.lines import ReadCounts, parse_line
+from intelshare.logs.lines import ReadCounts, line_event
 
 LNAV = Path(__file__).parents[2] / "contrib" / "lnav" / "intelshare.json"
 
@@ -26,6 +26,6 @@ def test_lnav_samples_are_events_the_reader_accepts():
     """The format's sample lines are valid intelshare events (lnav checks the pattern on them)."""
     samples = json.loads(LNAV.read_text())["intelshare_log"]["sample"]
     counts = ReadCounts()
-    parsed = [parse_line(s["line"], source="sample", line=1, counts=counts) for s in samples]
+    parsed = [line_event(s["line"], source="sample", line=1, counts=counts) for s in samples]
     assert all(event is not None for event in parsed)
     assert counts.events == len(samples) == 2

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from intelshare.errors import LogInputError
-from intelshare.logs.lines import ReadCounts, parse_line, unwrap
+from intelshare.logs.lines import ReadCounts, line_event, unwrap
 from intelshare.logs.reader import MAX_LINE_BYTES, events_from, expand, read_events
 
 FIXTURES = Path(__file__).parent / "fixtures" / "logs"
@@ -138,5 +138,5 @@ def test_overlong_lines_are_skipped_without_breaking_the_next_line():
 def test_malformed_lines_never_raise(line: bytes):
     """Malformed input is counted as skipped and never raises."""
     counts = ReadCounts()
-    assert parse_line(line, source="x", line=1, counts=counts) is None
+    assert line_event(line, source="x", line=1, counts=counts) is None
     assert counts.skipped == 1

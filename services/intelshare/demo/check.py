@@ -9,13 +9,13 @@ and ``scripts/check-demo`` on a log folder all judge the same way.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from intelshare.contract import events
 from intelshare.contract.markings import tlp_within
+from intelshare.logs.reader import read_events
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -110,14 +110,13 @@ def _covered(network: Network, event: dict[str, Any]) -> bool:
     )
 
 
-def read_events(folder: Path) -> Iterator[dict[str, Any]]:
-    """Every intelshare event in the ``*.log`` files of a folder (other lines skipped)."""
-    for path in sorted(folder.glob("*.log")):
-        with path.open(encoding="utf-8", errors="replace") as lines:
-            for line in lines:
-                try:
-                    event = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(event, dict) and event.get("event") in events.ALL_EVENTS:
-                    yield event
+def folder_events(folder: Path) -> Iterator[dict[str, Any]]:
+    """Every audit event in a log folder, as read by ``intelshare logs`` (other lines skipped).
+
+    The one log reader (:mod:`intelshare.logs.reader`) does the reading, so the check sees
+    what the log tools see: rotated and compressed files, compose prefixes, and a byte-order
+    mark alike.
+    """
+    for event in read_events([str(folder)]):
+        if event.event in events.ALL_EVENTS:
+            yield dict(event.raw)

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from datetime import datetime
 
     from intelshare.logs.model import LogEvent
 
@@ -124,3 +125,11 @@ def describe(event: LogEvent) -> str:
     """One line saying what happened, in words, from the logging country's point of view."""
     sentence = _SENTENCES.get(event.event)
     return sentence(event) if sentence is not None else event.event
+
+
+def clock_time(value: datetime | None, *, date: bool = True) -> str:
+    """``2026-11-28 09:00:00.123`` (or only the time of day); empty when unknown."""
+    if value is None:
+        return ""
+    text = value.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    return text if date else text[11:]

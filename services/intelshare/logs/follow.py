@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from intelshare.errors import LogInputError
-from intelshare.logs.lines import ReadCounts, parse_line
+from intelshare.logs.lines import ReadCounts, line_event
 from intelshare.logs.reader import (
     MAX_LINE_BYTES,
     STDIN,
@@ -97,7 +97,7 @@ class _Tail:
                 counts.lines += 1
                 counts.too_long += 1
                 continue
-            event = parse_line(line, source=self.path, line=self.line, counts=counts)
+            event = line_event(line, source=self.path, line=self.line, counts=counts)
             if event is not None:
                 yield event
 

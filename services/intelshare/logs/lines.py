@@ -92,7 +92,7 @@ def unwrap(text: str) -> str:
     return text.strip()
 
 
-def parse_line(raw: bytes | str, *, source: str, line: int, counts: ReadCounts) -> LogEvent | None:
+def line_event(raw: bytes | str, *, source: str, line: int, counts: ReadCounts) -> LogEvent | None:
     """Parse one physical line; count it; return its event or ``None`` when it holds none."""
     counts.lines += 1
     text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw

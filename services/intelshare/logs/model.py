@@ -117,7 +117,7 @@ class LogEvent:
         return self.number("latency_ms")
 
 
-def parse_timestamp(value: str) -> datetime | None:
+def utc_instant(value: str) -> datetime | None:
     """Read an ISO-8601 time (``Z`` or an offset; naive means UTC) as an aware UTC datetime."""
     try:
         parsed = datetime.fromisoformat(value)
@@ -149,7 +149,7 @@ def to_event(obj: Mapping[str, object], *, source: str, line: int) -> LogEvent |
         return None
     if not isinstance(event, str):
         return None
-    timestamp = parse_timestamp(stamp)
+    timestamp = utc_instant(stamp)
     if timestamp is None:
         return None
     service = obj.get("service")

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Final, cast
 
 from intelshare.errors import LogInputError
-from intelshare.logs.lines import ReadCounts, parse_line
+from intelshare.logs.lines import ReadCounts, line_event
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
@@ -142,7 +142,7 @@ def events_from(
             counts.lines += 1
             counts.too_long += 1
             continue
-        event = parse_line(chunk, source=source, line=number, counts=counts)
+        event = line_event(chunk, source=source, line=number, counts=counts)
         if event is not None:
             yield event
 
@@ -166,13 +166,15 @@ def _read(files: Iterable[str], counts: ReadCounts) -> Iterator[LogEvent]:
         try:
             yield from events_from(stream, source=source, counts=counts)
         except (OSError, EOFError, zlib.error) as error:  # a truncated or corrupt .gz file
-            counts.broken.append(f"{source}: {_why(error)} after line {counts.lines - before}")
+            counts.broken.append(
+                f"{source}: {_break_reason(error)} after line {counts.lines - before}"
+            )
         finally:
             if source != STDIN:
                 stream.close()
 
 
-def _why(error: BaseException) -> str:
+def _break_reason(error: BaseException) -> str:
     """A short reason for a file that broke off while being read."""
     if isinstance(error, EOFError):
         return "the compressed file is truncated"

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from rich.table import Table
 from rich.text import Text
 
-from intelshare.logs.describe import LABELS, country_name, describe
+from intelshare.logs.describe import LABELS, clock_time, country_name, describe
 from intelshare.logs.output import STYLES
 
 if TYPE_CHECKING:
@@ -27,11 +27,7 @@ def _ms(value: float | None) -> str:
     return f"{value:.0f} ms" if value >= 100 else f"{value:.1f} ms"  # noqa: PLR2004
 
 
-def _time(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] if value else ""
-
-
-def _iso(value: datetime | None) -> str | None:
+def _iso_or_none(value: datetime | None) -> str | None:
     return value.isoformat(timespec="milliseconds").replace("+00:00", "Z") if value else None
 
 
@@ -39,7 +35,7 @@ def render_stats(stats: LogStats, console: Console) -> None:
     """Print the matrix, refusals, per-country problems and latency per route."""
     total = sum(stats.events.values())
     console.print(
-        f"[bold]{total}[/] events from {_time(stats.first)} to {_time(stats.last)}, "
+        f"[bold]{total}[/] events from {clock_time(stats.first)} to {clock_time(stats.last)}, "
         f"{len(stats.countries)} countries"
     )
     console.print(_matrix(stats))
@@ -124,8 +120,8 @@ def _route_key(route: tuple[str, str]) -> str:
 def stats_json(stats: LogStats) -> dict[str, object]:
     """The figures as plain JSON types (routes as ``"GB>RS"`` keys)."""
     return {
-        "first": _iso(stats.first),
-        "last": _iso(stats.last),
+        "first": _iso_or_none(stats.first),
+        "last": _iso_or_none(stats.last),
         "events": dict(sorted(stats.events.items())),
         "countries": list(stats.countries),
         "sent": {_route_key(k): v for k, v in sorted(stats.sent.items())},
@@ -169,7 +165,7 @@ def render_trace(found: Trace, console: Console) -> None:
     for step in found.steps:
         event = step.event
         timeline.add_row(
-            _time(event.timestamp),
+            clock_time(event.timestamp),
             f"{step.offset_ms:.0f}",
             event.country,
             Text(LABELS.get(event.event, event.event), style=STYLES.get(event.event, "")),
@@ -185,8 +181,8 @@ def render_trace(found: Trace, console: Console) -> None:
         lanes.add_row(
             lane.alert_id,
             f"{lane.originator} > {lane.recipient}" + (" (onward)" if lane.onward else ""),
-            _time(lane.sent)[11:],
-            _time(lane.received)[11:],
+            clock_time(lane.sent)[11:],
+            clock_time(lane.received)[11:],
             _ms(lane.latency_ms),
             lane.receipt or "",
             lane.outcome(),
@@ -214,12 +210,12 @@ def trace_json(found: Trace) -> dict[str, object]:
                 "alert_id": lane.alert_id,
                 "originator": lane.originator,
                 "recipient": lane.recipient,
-                "sent": _iso(lane.sent),
-                "received": _iso(lane.received),
+                "sent": _iso_or_none(lane.sent),
+                "received": _iso_or_none(lane.received),
                 "latency_ms": lane.latency_ms,
                 "receipt": lane.receipt,
                 "refused": lane.refused,
-                "revoked": _iso(lane.revoked),
+                "revoked": _iso_or_none(lane.revoked),
                 "duplicates": lane.duplicates,
                 "overdue": lane.overdue,
                 "onward": lane.onward,

@@ -136,7 +136,7 @@ _LANE_EVENTS = frozenset(
 
 
 @dataclass(kw_only=True, slots=True)
-class _Draft:
+class _LaneDraft:
     """A lane while it is being filled in (mutable, private to this module)."""
 
     originator: str
@@ -170,7 +170,7 @@ class _Draft:
 
 
 def _lanes(steps: tuple[TraceStep, ...]) -> tuple[Lane, ...]:
-    drafts: dict[tuple[str, str], _Draft] = {}
+    drafts: dict[tuple[str, str], _LaneDraft] = {}
     for step in steps:
         event = step.event
         if event.event not in _LANE_EVENTS or event.alert_id is None:
@@ -180,7 +180,7 @@ def _lanes(steps: tuple[TraceStep, ...]) -> tuple[Lane, ...]:
             continue
         key = (event.alert_id, target)
         if key not in drafts:
-            drafts[key] = _Draft(originator=event.originator or source or "?")
+            drafts[key] = _LaneDraft(originator=event.originator or source or "?")
         drafts[key].apply(event)
     return tuple(
         Lane(

@@ -7,14 +7,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from intelshare.errors import LogInputError
-from intelshare.logs.model import parse_timestamp
+from intelshare.logs.model import utc_instant
 
 _UNIT_SECONDS: Final = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 _PART: Final = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
 _DURATION: Final = re.compile(r"(?:\d+(?:\.\d+)?(?:ms|s|m|h|d|w))+")
 
 
-def parse_duration(text: str) -> timedelta | None:
+def parse_lookback(text: str) -> timedelta | None:
     """Read ``15m``, ``2h``, ``1h30m``, ``90s``, ``250ms``, ``2d``, ``1w``; ``None`` if not one."""
     compact = text.strip().lower().removesuffix("ago").strip()
     if not _DURATION.fullmatch(compact):
@@ -36,10 +36,10 @@ def parse_when(text: str, *, now: datetime, option: str = "--since") -> datetime
     value = text.strip()
     if value.lower() == "now":
         return now.astimezone(UTC)
-    duration = parse_duration(value)
+    duration = parse_lookback(value)
     if duration is not None:
         return now.astimezone(UTC) - duration
-    instant = parse_timestamp(value)
+    instant = utc_instant(value)
     if instant is None:
         raise LogInputError(
             f"{option} {text!r}: expected an ISO-8601 time (2026-11-28T09:00:00Z), "

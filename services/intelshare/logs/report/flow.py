@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
 from intelshare.logs.describe import country_name
-from intelshare.logs.report.tables import tlp_key
+from intelshare.logs.report.tables import svg_number, tlp_key
 
 if TYPE_CHECKING:
     from intelshare.logs.stats import LogStats, Route
@@ -45,10 +45,6 @@ ONWARD_COLOUR: Final = "#3e63dd"
 REFUSED_COLOUR: Final = "#cd2b31"
 WIDTH: Final = 780
 HEIGHT: Final = 660
-
-
-def _f(value: float) -> str:
-    return f"{value:.1f}"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -178,7 +174,8 @@ def _curve(a: Node, b: Node, bend: float, shift: float = 0.0) -> tuple[str, floa
 
     sx, sy = trim(a, 3)
     tx, ty = trim(b, 7)
-    path = f"M{_f(sx)},{_f(sy)} Q{_f(cx)},{_f(cy)} {_f(tx)},{_f(ty)}"
+    n = svg_number
+    path = f"M{n(sx)},{n(sy)} Q{n(cx)},{n(cy)} {n(tx)},{n(ty)}"
     return path, 0.25 * sx + 0.5 * cx + 0.25 * tx, 0.25 * sy + 0.5 * cy + 0.25 * ty
 
 
@@ -223,7 +220,9 @@ class _Labels:
         if any(math.hypot(x - sx, y - sy) < LABEL_GAP for sx, sy in self._spots):
             return
         self._spots.append((x, y))
-        self.placed.append(Label(x=_f(x), y=_f(y), text=text, route=route, kind=kind))
+        self.placed.append(
+            Label(x=svg_number(x), y=svg_number(y), text=text, route=route, kind=kind)
+        )
 
 
 def flow(stats: LogStats) -> Flow:
@@ -310,7 +309,7 @@ def _sent_edge(  # noqa: PLR0917 - the picture's parts, passed down from flow()
         band = width * tlps[tlp] / total
         path, _, _ = _curve(a, b, 22 + width / 2, offset + band / 2)
         offset += band
-        bands.append(Band(path=path, colour=TLP_COLOURS[tlp], width=_f(band)))
+        bands.append(Band(path=path, colour=TLP_COLOURS[tlp], width=svg_number(band)))
     centre, lx, ly = _curve(a, b, 22 + width / 2)
     key = f"{a.code}>{b.code}"
     picture.edges.append(

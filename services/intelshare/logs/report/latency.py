@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
 from intelshare.logs.describe import country_name
+from intelshare.logs.report.tables import svg_number
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -33,10 +34,6 @@ PALETTE: Final = (
     "#d6409f", "#0090ff", "#a18072", "#ffc53d", "#1f2937", "#7ce2fe",
 )  # fmt: skip
 """Colours for dots, one per originating country; a 13th country reuses the first."""
-
-
-def _f(value: float) -> str:
-    return f"{value:.1f}"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -134,14 +131,16 @@ def latency_chart(points: Sequence[LatencyPoint]) -> LatencyChart | None:
         moment = start + timedelta(seconds=span * tick / 6)
         anchor = "start" if tick == 0 else "end" if tick == 6 else "middle"  # noqa: PLR2004
         text = _time_label(moment, dated=chart.dated, seconds=span < 600)  # noqa: PLR2004
-        chart.x_ticks.append(Tick(at=_f(LEFT + tick / 6 * plot_w), text=text, anchor=anchor))
+        chart.x_ticks.append(
+            Tick(at=svg_number(LEFT + tick / 6 * plot_w), text=text, anchor=anchor)
+        )
     origins = sorted({p.route[0] for p in points})
     colour = {code: PALETTE[i % len(PALETTE)] for i, code in enumerate(origins)}
     chart.legend = [(colour[code], country_name(code)) for code in origins]
     chart.dots = [
         Dot(
-            x=_f(x_of(p.at)),
-            y=_f(y_of(p.latency_ms)),
+            x=svg_number(x_of(p.at)),
+            y=svg_number(y_of(p.latency_ms)),
             colour=colour[p.route[0]],
             title=(
                 f"{p.route[0]} → {p.route[1]}: {p.latency_ms:.1f} ms at "
@@ -165,7 +164,7 @@ def _y_ticks(low: float, high: float, y_of: Callable[[float], float]) -> list[Ti
             value = decade * step
             if value <= high * 1.001:
                 text = f"{value / 1000:g} s" if value >= 1000 else f"{value:g} ms"  # noqa: PLR2004
-                ticks.append(Tick(at=_f(y_of(value)), text=text, anchor="end"))
+                ticks.append(Tick(at=svg_number(y_of(value)), text=text, anchor="end"))
         decade *= 10
     return ticks
 
@@ -188,11 +187,11 @@ def _bands(
         if len(values) < MIN_IN_SLICE:
             continue
         values.sort()
-        x = _f(LEFT + (index + 0.5) / SLICES * plot_w)
-        lower.append(f"{x},{_f(y_of(_quantile(values, 0.1)))}")
-        upper.append(f"{x},{_f(y_of(_quantile(values, 0.9)))}")
-        middle.append(f"{x},{_f(y_of(_quantile(values, 0.5)))}")
-        top.append(f"{x},{_f(y_of(_quantile(values, 0.99)))}")
+        x = svg_number(LEFT + (index + 0.5) / SLICES * plot_w)
+        lower.append(f"{x},{svg_number(y_of(_quantile(values, 0.1)))}")
+        upper.append(f"{x},{svg_number(y_of(_quantile(values, 0.9)))}")
+        middle.append(f"{x},{svg_number(y_of(_quantile(values, 0.5)))}")
+        top.append(f"{x},{svg_number(y_of(_quantile(values, 0.99)))}")
     if len(middle) >= 2:  # noqa: PLR2004 - a line needs two points
         chart.band = " ".join([*upper, *reversed(lower)])
         chart.median = " ".join(middle)

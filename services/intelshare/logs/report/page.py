@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Final
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from intelshare import __version__
-from intelshare.logs.describe import LABELS, country_name, describe
+from intelshare.logs.describe import LABELS, clock_time, country_name, describe
 from intelshare.logs.report import tables
 from intelshare.logs.report.flow import ONWARD_COLOUR, REFUSED_COLOUR, TLP_COLOURS, TLP_ORDER, flow
 from intelshare.logs.report.latency import latency_chart
@@ -42,18 +42,11 @@ def environment() -> Environment:
     )
 
 
-def _time(value: datetime | None, *, date: bool = True) -> str:
-    if value is None:
-        return ""
-    text = value.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
-    return text if date else text[11:]
-
-
 def _lane(lane: Lane) -> dict[str, object]:
     return {
         "route": f"{lane.originator} → {lane.recipient}" + (" (onward)" if lane.onward else ""),
-        "sent": _time(lane.sent, date=False),
-        "received": _time(lane.received, date=False),
+        "sent": clock_time(lane.sent, date=False),
+        "received": clock_time(lane.received, date=False),
         "lat": lane.latency_ms,
         "receipt": lane.receipt or "",
         "outcome": lane.outcome(),
@@ -67,7 +60,7 @@ def _trace(found: Trace, *, partial: bool) -> dict[str, object]:
         "partial": partial,
         "steps": [
             {
-                "t": _time(step.event.timestamp, date=False),
+                "t": clock_time(step.event.timestamp, date=False),
                 "off": step.offset_ms,
                 "cc": step.event.country,
                 "name": country_name(step.event.country),
@@ -97,8 +90,8 @@ def render_html(data: ReportData, *, read_note: str = "", title: str = TITLE) ->
         .render(
             title=title,
             read_note=read_note,
-            first=_time(stats.first),
-            last=_time(stats.last),
+            first=clock_time(stats.first),
+            last=clock_time(stats.last),
             total_events=sum(stats.events.values()),
             countries=len(stats.countries),
             cards=tables.cards(stats),

@@ -23,6 +23,11 @@ STANDS_OUT: Final = 0.05
 """A matrix cell is marked when this share of its copies (and at least two) was not received."""
 
 
+def svg_number(value: float) -> str:
+    """A coordinate or a length in an SVG drawing: one decimal is finer than a pixel."""
+    return f"{value:.1f}"
+
+
 def ms(value: float | None) -> str:
     """Milliseconds for people: ``85 ms``, ``12.3 s``; empty when unknown."""
     if value is None:
