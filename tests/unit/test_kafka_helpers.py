@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from intelshare.contract.headers import header_map, headers
 from intelshare.errors import BrokerUnavailable
-from intelshare.runtime.kafka import Backoff, connect, header_map, headers
+from intelshare.runtime.kafka import Backoff, connect
 from intelshare.runtime.settings import Settings
 
 

@@ -18,12 +18,7 @@ from typing import TYPE_CHECKING, Any
 from intelshare.consumer.inbox import RECEIPT_STATUS, Verdict, decide
 from intelshare.contract import codec, events
 from intelshare.contract.alerts import AlertHeader, to_millis
-from intelshare.errors import DecodeError, IntelshareError
-from intelshare.network.model import deadletter_topic, receipts_topic
-from intelshare.network.policy import DEFAULT_CLOCK_SKEW
-from intelshare.producer import consent
-from intelshare.producer.results import latency_ms
-from intelshare.runtime.kafka import (
+from intelshare.contract.headers import (
     HEADER_ORIGINATOR,
     HEADER_SCHEMA,
     HEADER_TRACE,
@@ -31,6 +26,11 @@ from intelshare.runtime.kafka import (
     header_map,
     headers,
 )
+from intelshare.errors import DecodeError, IntelshareError
+from intelshare.network.model import deadletter_topic, receipts_topic
+from intelshare.network.policy import DEFAULT_CLOCK_SKEW
+from intelshare.producer import consent
+from intelshare.producer.results import latency_ms
 from intelshare.state.entries import ConsentEntry, InboxEntry, OverdueMark, ReceiptMark
 
 if TYPE_CHECKING:

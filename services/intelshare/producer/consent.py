@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from intelshare.contract import codec, events
 from intelshare.contract.alerts import AlertHeader, to_millis
+from intelshare.contract.headers import HEADER_ORIGINATOR, HEADER_SCHEMA, HEADER_TRACE, headers
 from intelshare.network.model import alerts_topic, receipts_topic
 from intelshare.network.policy import check_send
 from intelshare.producer.results import (
@@ -24,7 +25,6 @@ from intelshare.producer.results import (
     latency_ms,
     new_trace_id,
 )
-from intelshare.runtime.kafka import HEADER_ORIGINATOR, HEADER_SCHEMA, HEADER_TRACE, headers
 from intelshare.state.entries import ConsentEntry
 
 if TYPE_CHECKING:

@@ -15,11 +15,7 @@ from typing import TYPE_CHECKING, Any, Final
 from aiokafka.errors import KafkaError
 
 from intelshare.contract import codec, events
-from intelshare.contract.schemas import default_registry
-from intelshare.errors import BrokerUnavailable, EncodeError
-from intelshare.network.model import state_topic
-from intelshare.producer.results import handling_header
-from intelshare.runtime.kafka import (
+from intelshare.contract.headers import (
     HEADER_HANDLING,
     HEADER_ORIGINATOR,
     HEADER_SCHEMA,
@@ -27,6 +23,10 @@ from intelshare.runtime.kafka import (
     Headers,
     headers,
 )
+from intelshare.contract.schemas import default_registry
+from intelshare.errors import BrokerUnavailable, EncodeError
+from intelshare.network.model import state_topic
+from intelshare.producer.results import handling_header
 from intelshare.state.entries import SentCopy, SentRecord, encode_entry
 
 if TYPE_CHECKING:

@@ -23,20 +23,13 @@ from aiokafka.errors import KafkaError
 
 from intelshare.consumer.loop import Consumer
 from intelshare.contract import codec, events
+from intelshare.contract.headers import HEADER_ORIGINATOR, HEADER_SCHEMA, HEADER_TRACE, headers
 from intelshare.errors import BrokerUnavailable, IntelshareError
 from intelshare.network.model import audit_topic, receipts_topic
 from intelshare.producer.publisher import Publisher
 from intelshare.producer.results import new_trace_id
 from intelshare.runtime.eventlog import EventLog
-from intelshare.runtime.kafka import (
-    HEADER_ORIGINATOR,
-    HEADER_SCHEMA,
-    HEADER_TRACE,
-    connect,
-    headers,
-    make_consumer,
-    topic_partitions,
-)
+from intelshare.runtime.kafka import connect, make_consumer, topic_partitions
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
