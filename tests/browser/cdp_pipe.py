@@ -203,17 +203,22 @@ class Page:
             raise RuntimeError(f"page raised: {reply['exceptionDetails']}")
         return reply["result"].get("value")
 
-    def screenshot(self, path: Path) -> None:
-        """Save a PNG of the whole page (beyond the viewport)."""
-        height = int(self.evaluate("document.documentElement.scrollHeight"))
-        width = int(self.evaluate("document.documentElement.scrollWidth"))
+    def screenshot(self, path: Path, selector: str | None = None) -> None:
+        """Save a PNG of the whole page (beyond the viewport), or of one element's box."""
+        if selector is None:
+            height = int(self.evaluate("document.documentElement.scrollHeight"))
+            width = int(self.evaluate("document.documentElement.scrollWidth"))
+            clip = {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}
+        else:
+            box = self.evaluate(
+                f"(() => {{ const r = document.querySelector({selector!r})"
+                ".getBoundingClientRect(); return {x: r.left + scrollX, y: r.top + scrollY, "
+                "width: r.width, height: r.height}; })()"
+            )
+            clip = {**box, "scale": 1}
         data = self.send(
             "Page.captureScreenshot",
-            {
-                "format": "png",
-                "captureBeyondViewport": True,
-                "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1},
-            },
+            {"format": "png", "captureBeyondViewport": True, "clip": clip},
         )["data"]
         path.write_bytes(base64.b64decode(data))
 

@@ -24,8 +24,9 @@ TOP_ROUTES: Final = 24
 """Routes drawn as ribbons; the rest are counted as "others"."""
 TOP_REFUSED: Final = 8
 """Refused routes drawn as dashed lines."""
-LABEL_GAP: Final = 20.0
-"""A count is not written closer than this to another one (it stays in the tooltip)."""
+LABEL_MARGIN: Final = 3.0
+"""Space kept around each written count; a count that would touch another is left to the
+tooltip."""
 ROUTE_ORDER: Final = (
     "GB", "FR", "BE", "NL", "DE", "AT", "SI", "HR", "HU", "RO",
     "RS", "BA", "ME", "XK", "AL", "MK", "GR", "BG", "TR",
@@ -210,16 +211,21 @@ def _nodes(codes: set[str], traffic: Counter[str]) -> dict[str, Node]:
 
 
 class _Labels:
-    """Counts placed so that none overlaps another."""
+    """Counts placed so that none overlaps another, nor a country's circle."""
 
     def __init__(self, nodes: dict[str, Node]) -> None:
         self.placed: list[Label] = []
-        self._spots = [(n.x, n.y) for n in nodes.values()]
+        self._taken = [(n.x - n.r, n.y - n.r, n.x + n.r, n.y + n.r) for n in nodes.values()]
 
     def offer(self, x: float, y: float, text: str, route: str, kind: str) -> None:
-        if any(math.hypot(x - sx, y - sy) < LABEL_GAP for sx, sy in self._spots):
-            return
-        self._spots.append((x, y))
+        # Bold 12-unit text, anchored in the middle of its baseline: about 7.5 units a
+        # character; a margin keeps neighbours apart.
+        half = 3.75 * len(text) + LABEL_MARGIN
+        box = (x - half, y - 12 - LABEL_MARGIN, x + half, y + 3 + LABEL_MARGIN)
+        for left, top, right, bottom in self._taken:
+            if box[0] < right and left < box[2] and box[1] < bottom and top < box[3]:
+                return
+        self._taken.append(box)
         self.placed.append(
             Label(x=svg_number(x), y=svg_number(y), text=text, route=route, kind=kind)
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
 from intelshare.logs.describe import country_name
@@ -27,6 +27,11 @@ HEIGHT: Final = 320
 LEFT, RIGHT, TOP, BOTTOM = 64, 16, 14, 44
 SLICES: Final = 48
 """Time slices for the percentile band."""
+TIME_STEPS: Final = (
+    1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800,
+    3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800,
+)  # fmt: skip
+"""Seconds between time labels: the first that gives at most eight labels is used."""
 MIN_IN_SLICE: Final = 3
 """A slice with fewer points gets no band (a percentile of two points says little)."""
 PALETTE: Final = (
@@ -127,13 +132,12 @@ def latency_chart(points: Sequence[LatencyPoint]) -> LatencyChart | None:
 
     chart.y_ticks = _y_ticks(low, high, y_of)
     chart.dated = start.astimezone(UTC).date() != end.astimezone(UTC).date()
-    for tick in range(7):
-        moment = start + timedelta(seconds=span * tick / 6)
-        anchor = "start" if tick == 0 else "end" if tick == 6 else "middle"  # noqa: PLR2004
-        text = _time_label(moment, dated=chart.dated, seconds=span < 600)  # noqa: PLR2004
-        chart.x_ticks.append(
-            Tick(at=svg_number(LEFT + tick / 6 * plot_w), text=text, anchor=anchor)
-        )
+    step = next((s for s in TIME_STEPS if span / s <= 8), TIME_STEPS[-1])  # noqa: PLR2004
+    first = math.ceil(start.timestamp() / step) * step
+    for index in range(int((start.timestamp() + span - first) // step) + 1):
+        moment = datetime.fromtimestamp(first + index * step, UTC)
+        text = _time_label(moment, dated=chart.dated, seconds=step < 60)  # noqa: PLR2004
+        chart.x_ticks.append(Tick(at=svg_number(x_of(moment)), text=text))
     origins = sorted({p.route[0] for p in points})
     colour = {code: PALETTE[i % len(PALETTE)] for i, code in enumerate(origins)}
     chart.legend = [(colour[code], country_name(code)) for code in origins]

@@ -32,7 +32,8 @@
     if (!row || !body || !title) { return; }
     body.replaceChildren();
     title.textContent = "Alert " + id + (row[1] ? " (case " + row[1] + ")" : "");
-    body.appendChild(el("p", null, "from " + row[2] + " to " + row[5] + " recipients, " +
+    body.appendChild(el("p", null, "from " + row[2] + " to " + row[5] +
+      (row[5] === 1 ? " recipient, " : " recipients, ") +
       row[6] + " in use" + (row[3] ? "; " + row[3] : "") + (row[4] ? "; slowest " + row[4] : "")));
     body.appendChild(el("p", "muted", "Its trace is not embedded in this page (the page keeps " +
       "the most telling alerts' traces). Run: intelshare logs trace " + id + " LOGS"));
