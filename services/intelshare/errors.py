@@ -16,6 +16,8 @@
     ├── SettingsError                a setting or flag has a bad value
     ├── LogInputError                a log file, directory or option value cannot be used
     ├── BrokerUnavailable            retriable = True: the Kafka broker does not answer
+    ├── AuthenticationFailed         the broker refused who we are (password, certificate)
+    ├── AccessDenied                 the broker's ACLs refused an operation (principal, topic)
     └── CheckFailed                  exit_code 1: an expectation or check did not hold
 
 The command line prints ``str(error)`` on one line and exits with ``error.exit_code``.
@@ -89,6 +91,17 @@ class BrokerUnavailable(IntelshareError):
     """The Kafka broker cannot be reached; worth retrying."""
 
     retriable = True
+
+
+class AuthenticationFailed(IntelshareError):
+    """The broker refused the client's identity, or the client refused the broker's certificate.
+
+    Retrying cannot help: the client file is wrong (password, principal or CA).
+    """
+
+
+class AccessDenied(IntelshareError):
+    """The broker's ACLs refused an operation; the message names principal, operation, resource."""
 
 
 class CheckFailed(IntelshareError):

@@ -9,6 +9,7 @@ with backoff until ``--connect-timeout``, then the command exits 2.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Coroutine
 from pathlib import Path
@@ -17,9 +18,11 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
+from intelshare.commands.options import ClientConfig
 from intelshare.consumer.loop import Consumer
 from intelshare.demo.run import DemoOptions, LiveView, run_demo, summary_table
-from intelshare.errors import CheckFailed
+from intelshare.errors import CheckFailed, SettingsError
+from intelshare.network.acls import ADMIN, AclChanges, network_acls
 from intelshare.network.model import load_network
 from intelshare.producer.generator import AlertGenerator
 from intelshare.producer.publisher import Publisher
@@ -27,7 +30,7 @@ from intelshare.producer.sources import from_generator, from_json_lines, pump
 from intelshare.runtime.eventlog import configure_library_logging
 from intelshare.runtime.lifecycle import install_stop_signals, run_until_signalled
 from intelshare.runtime.settings import DEFAULT_BOOTSTRAP, Settings
-from intelshare.runtime.topics import ensure_topics, plan_topics
+from intelshare.runtime.topics import TopicsReport, ensure_acls, ensure_topics, plan_topics
 
 T = TypeVar("T")
 
@@ -128,12 +131,15 @@ def topics(
         ),
     ] = None,
     connect_timeout: ConnectTimeout = 60.0,
+    client_config: ClientConfig = None,
 ) -> None:
     """Create every topic the network needs (inboxes, receipts, dead letters, state, audit).
 
     Topics that already exist are left as they are, so this is safe to run on every start; one
     with fewer partitions or replicas, or a lower min.insync.replicas, than asked for is named
     with what it lacks, and the command exits 1.
+    With the admin's client file (a secured broker) it also makes the broker's ACLs the
+    network's: grants added, grants of removed agreements deleted (see intelshare acls).
     """
     configure_library_logging()
     settings = Settings.from_env(
@@ -142,15 +148,21 @@ def topics(
         topic_prefix=prefix,
         connect_timeout=connect_timeout,
         log_format="pretty",
+        client_config=client_config,
     )
+    net = load_network(network)
     specs = plan_topics(
-        load_network(network),
+        net,
         prefix=prefix,
         partitions=partitions,
         replication_factor=replication_factor,
         min_insync_replicas=min_insync_replicas,
     )
-    report = _run(ensure_topics(settings, specs))
+
+    async def main() -> tuple[TopicsReport, AclChanges | None]:
+        return await ensure_topics(settings, specs), await ensure_acls(settings, net)
+
+    report, acl_changes = _run(main())
     short = {s.name: s.problems for s in report.short}
     for spec in specs:
         state = "created" if spec.name in report.created else "exists "
@@ -162,6 +174,15 @@ def topics(
         f"{len(report.created)} created, {len(report.existing)} already there, "
         f"at {settings.bootstrap}"
     )
+    if acl_changes is None:
+        typer.echo(
+            "ACLs: none (a plaintext broker; --client-config with the admin's file sets them)"
+        )
+    else:
+        typer.echo(
+            f"ACLs: {len(acl_changes.create)} created, {len(acl_changes.delete)} deleted, "
+            f"{acl_changes.kept} already there (intelshare acls lists them)"
+        )
     if short:
         # Kafka would accept writes to them, with less redundancy than was asked for: a topic
         # left from a smaller cluster must not pass as this one's.
@@ -221,9 +242,11 @@ def producer(
     log_format: LogFormat = "auto",
     log_file: LogFile = None,
     connect_timeout: ConnectTimeout = 60.0,
+    client_config: ClientConfig = None,
 ) -> None:
     """Publish alerts as COUNTRY: checked by the policy, one copy per allowed recipient."""
     settings = Settings.from_env(
+        client_config=client_config,
         country=country.upper(),
         bootstrap=bootstrap,
         network_path=network,
@@ -286,9 +309,11 @@ def consumer(
             show_default=False,
         ),
     ] = None,
+    client_config: ClientConfig = None,
 ) -> None:
     """Receive COUNTRY's alerts and receipts: check, log, answer; until SIGTERM/SIGINT."""
     settings = Settings.from_env(
+        client_config=client_config,
         country=country.upper(),
         bootstrap=bootstrap,
         network_path=network,
@@ -333,6 +358,7 @@ def demo(
         bool,
         typer.Option("--create-topics/--no-create-topics", help="Create the topics first."),
     ] = True,
+    client_config: ClientConfig = None,
 ) -> None:
     """Run a producer and a consumer for every country of the network, with a live view.
 
@@ -341,7 +367,11 @@ def demo(
     """
     configure_library_logging(fmt="pretty")
     settings = Settings.from_env(
-        bootstrap=bootstrap, network_path=network, topic_prefix=prefix, log_format="json"
+        bootstrap=bootstrap,
+        network_path=network,
+        topic_prefix=prefix,
+        log_format="json",
+        client_config=client_config,
     )
     net = load_network(network)
     console = Console(highlight=False, soft_wrap=True)
@@ -351,7 +381,9 @@ def demo(
 
     async def main() -> None:
         if create_topics:
-            await ensure_topics(settings, plan_topics(net, prefix=prefix))
+            admin = settings.as_principal(ADMIN)
+            await ensure_topics(admin, plan_topics(net, prefix=prefix))
+            await ensure_acls(admin, net)
         stop = asyncio.Event()
         remove = install_stop_signals(stop)
         view = LiveView(console, time.monotonic())
@@ -379,9 +411,61 @@ def demo(
     _run(main())
 
 
+def acls(
+    *,
+    network: NetworkFile = None,
+    prefix: Prefix = "",
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="table for people, json for programs.")
+    ] = "table",
+) -> None:
+    """Print the ACLs the network file asks of a secured broker (intelshare topics sets them).
+
+    One principal per country (User:<CC>), the exercise controller (User:controller) and the
+    admin (User:admin, the broker's super user, needs none). Everything not listed is refused.
+    """
+    if fmt not in ("table", "json"):
+        raise SettingsError(f"--format: {fmt!r} is not table or json")
+    rules = sorted(
+        network_acls(load_network(network), prefix),
+        key=lambda b: (b.principal, b.operation, b.resource_type, b.resource_name),
+    )
+    if fmt == "json":
+        typer.echo(
+            json.dumps(
+                [
+                    {
+                        "principal": b.principal,
+                        "operation": b.operation,
+                        "resource_type": b.resource_type,
+                        "resource_name": b.resource_name,
+                        "pattern": b.pattern,
+                        "permission": "ALLOW",
+                        "reason": b.reason,
+                    }
+                    for b in rules
+                ],
+                indent=2,
+            )
+        )
+        return
+    header = ("PRINCIPAL", "OPERATION", "RESOURCE", "NAME", "PATTERN", "WHY")
+    rows = [
+        (b.principal, b.operation, b.resource_type, b.resource_name, b.pattern, b.reason)
+        for b in rules
+    ]
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header) - 1)]
+    for row in (header, *rows):
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        typer.echo("  ".join([*cells, row[-1]]).rstrip())
+    principals = len({b.principal for b in rules})
+    typer.echo(f"{len(rules)} rules for {principals} principals; everything else is refused")
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``topics``, ``producer``, ``consumer`` and ``demo`` to the intelshare command."""
+    """Add ``topics``, ``acls``, ``producer``, ``consumer`` and ``demo`` to the command."""
     app.command("topics")(topics)
+    app.command("acls")(acls)
     app.command("producer")(producer)
     app.command("consumer")(consumer)
     app.command("demo")(demo)

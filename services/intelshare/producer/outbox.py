@@ -27,6 +27,7 @@ from intelshare.contract.schemas import default_registry
 from intelshare.errors import BrokerUnavailable, EncodeError
 from intelshare.network.model import state_topic
 from intelshare.producer.results import handling_header
+from intelshare.runtime.refusals import kafka_failure
 from intelshare.state.entries import SentCopy, SentRecord, encode_entry
 
 if TYPE_CHECKING:
@@ -149,7 +150,7 @@ class Outbox:
                 topic, value, key=key.encode(), headers=kafka_headers
             )
         except KafkaError as error:
-            raise BrokerUnavailable(f"cannot write to {topic}: {error}") from error
+            raise kafka_failure(error, self.producer, "WRITE", topic) from error
         return future
 
     async def write_state(self, entry: Entry) -> asyncio.Future[RecordMetadata]:

@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaError
+from aiokafka.cluster import ClusterMetadata
+from aiokafka.errors import KafkaError, TopicAuthorizationFailedError
 
 from intelshare.errors import BrokerUnavailable
+from intelshare.runtime.refusals import PRINCIPAL, access_denied, identity_refused, principal_of
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -34,13 +36,17 @@ def make_producer(settings: Settings, service: str, *, linger_ms: int = 2) -> AI
     ``linger_ms``: a few milliseconds of batching cost little latency and save requests when
     many publishes run at once; a service that writes each batch in one go needs none.
     """
-    return AIOKafkaProducer(
-        bootstrap_servers=settings.bootstrap,
-        client_id=settings.client_id_for(service),
-        acks="all",
-        enable_idempotence=True,
-        linger_ms=linger_ms,
-        request_timeout_ms=30_000,
+    return _as(
+        settings,
+        AIOKafkaProducer(
+            bootstrap_servers=settings.bootstrap,
+            client_id=settings.client_id_for(service),
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=linger_ms,
+            request_timeout_ms=30_000,
+            **settings.security.aiokafka_options(),
+        ),
     )
 
 
@@ -48,36 +54,71 @@ def make_consumer(
     settings: Settings, service: str, *, group_id: str | None = None
 ) -> AIOKafkaConsumer:
     """A consumer that never auto-commits; in ``group_id``'s group, or none (manual assign)."""
-    return AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap,
-        client_id=settings.client_id_for(service),
-        group_id=group_id,
-        enable_auto_commit=False,
-        # A new group starts at the beginning: nothing addressed to a country is skipped
-        # because its consumer started after the alert was sent.
-        auto_offset_reset="earliest",
+    return _as(
+        settings,
+        AIOKafkaConsumer(
+            bootstrap_servers=settings.bootstrap,
+            client_id=settings.client_id_for(service),
+            group_id=group_id,
+            enable_auto_commit=False,
+            # A new group starts at the beginning: nothing addressed to a country is skipped
+            # because its consumer started after the alert was sent.
+            auto_offset_reset="earliest",
+            **settings.security.aiokafka_options(),
+        ),
     )
 
 
 def make_admin(settings: Settings, service: str = "admin") -> AIOKafkaAdminClient:
     """An admin client (topic creation)."""
-    return AIOKafkaAdminClient(
-        bootstrap_servers=settings.bootstrap, client_id=settings.client_id_for(service)
+    return _as(
+        settings,
+        AIOKafkaAdminClient(
+            bootstrap_servers=settings.bootstrap,
+            client_id=settings.client_id_for(service),
+            **settings.security.aiokafka_options(),
+        ),
     )
+
+
+K = TypeVar("K")
+
+
+def _as(settings: Settings, client: K) -> K:
+    # Every client made here knows its principal, so a refusal can name who was refused.
+    setattr(client, PRINCIPAL, settings.security.principal)
+    return client
 
 
 async def topic_partitions(
     consumer: AIOKafkaConsumer, topics: Iterable[str]
 ) -> dict[str, set[int]]:
-    """The partitions of each topic that exists (fresh metadata; absent topics left out)."""
+    """The partitions of each topic that exists (fresh metadata; absent topics left out).
+
+    Raises:
+        AccessDenied: a topic exists but the client's principal may not see it.
+    """
     # aiokafka's public partitions_for_topic() only knows topics the client already tracks;
     # the full metadata fetch behind consumer.topics() knows every topic.
-    cluster = await consumer._client.fetch_all_metadata()  # noqa: SLF001
+    names = list(topics)
+    client = consumer._client  # noqa: SLF001
+    cluster = await client.fetch_all_metadata()
     found: dict[str, set[int]] = {}
-    for topic in topics:
+    for topic in names:
         partitions = cluster.partitions_for_topic(topic)
         if partitions:
             found[topic] = set(partitions)
+    missing = [t for t in names if t not in found]
+    if missing and getattr(consumer, PRINCIPAL, "User:ANONYMOUS") != "User:ANONYMOUS":
+        # A listing of all topics leaves out those the principal may not see; asked for by
+        # name, they come back as refused, which is what the user needs to hear.
+        named = ClusterMetadata()
+        await client._metadata_update(named, missing)  # noqa: SLF001
+        if named.unauthorized_topics:
+            error = TopicAuthorizationFailedError(*sorted(named.unauthorized_topics))
+            denied = access_denied(error, principal_of(consumer), "READ")
+            if denied is not None:
+                raise denied
     return found
 
 
@@ -128,8 +169,16 @@ async def connect(
     it retries, and for how long); success after that as ``broker.reachable``. A failed
     client is closed and a new one made, since aiokafka clients do not restart.
 
+    A refusal that retrying cannot cure ends it at once: a wrong password or an untrusted
+    certificate (:class:`~intelshare.errors.AuthenticationFailed`), or an ACL refusing the
+    client what it asked for when it started, such as its subscription
+    (:class:`~intelshare.errors.AccessDenied`).
+
     Raises:
         BrokerUnavailable: the broker did not answer within ``settings.connect_timeout``.
+        AuthenticationFailed: the broker refused the client's identity, or the client the
+            broker's certificate.
+        AccessDenied: an ACL refused the client.
     """
     backoff = backoff or Backoff(deadline=settings.connect_timeout)
     delays = backoff.delays()
@@ -142,6 +191,15 @@ async def connect(
             await client.start()
         except (KafkaError, OSError) as error:
             await _close(client)
+            # A consumer starting on its subscription is refused as a reader.
+            operation = "READ" if isinstance(client, AIOKafkaConsumer) else "DESCRIBE"
+            denied = access_denied(error, principal_of(client), operation)
+            if denied is not None:
+                raise denied from error
+            if attempts == 1:
+                refused = await identity_refused(settings.security, settings.bootstrap)
+                if refused is not None:
+                    raise refused from error
             delay = next(delays, None)
             if delay is None:
                 raise BrokerUnavailable(

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 from intelshare.errors import SettingsError
 from intelshare.network.model import COUNTRY_CODES, Network, load_network
+from intelshare.runtime.client_config import PLAINTEXT, ClientSecurity, load_client_config
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -44,6 +45,7 @@ ENV: Final = {
     "connect_timeout": "INTELSHARE_CONNECT_TIMEOUT",
     "stop_timeout": "INTELSHARE_STOP_TIMEOUT",
     "clock_skew": "INTELSHARE_CLOCK_SKEW",
+    "client_config": "INTELSHARE_CLIENT_CONFIG",
 }
 """The environment variable behind each setting."""
 
@@ -76,9 +78,15 @@ class Settings:
     """Seconds a clean stop may take before the service stops waiting."""
     clock_skew: float = 300.0
     """Seconds an alert's ``created_at`` may lie ahead of the consumer's clock."""
+    client_config: Path | None = None
+    """A client file (librdkafka names): protocol, SASL identity, CA; None: plaintext."""
+    security: ClientSecurity = PLAINTEXT
+    """How clients connect, read from ``client_config`` when the settings are built."""
 
     def __post_init__(self) -> None:
-        """Refuse bad values at once, naming the setting."""
+        """Refuse bad values at once, naming the setting; read the client file."""
+        if self.client_config is not None and self.security is PLAINTEXT:
+            object.__setattr__(self, "security", load_client_config(self.client_config))
         for server in self.bootstrap.split(","):
             match = _HOST_PORT.match(server.strip())
             if match is None or not 0 < int(match["port"]) <= _MAX_PORT:
@@ -124,11 +132,41 @@ class Settings:
         unknown = set(values) - {f.name for f in fields(cls)}
         if unknown:
             raise SettingsError(f"unknown settings {sorted(unknown)}")
-        return cls(**values)
+        settings = cls(**values)
+        # A client file naming its servers is enough on its own (as for kcat -F), unless a
+        # bootstrap other than the default is given.
+        named = settings.security.bootstrap
+        if named and settings.bootstrap == DEFAULT_BOOTSTRAP:
+            settings = replace(settings, bootstrap=named)
+        return settings
 
     def with_country(self, country: str) -> Settings:
-        """The same settings for another country (the demo runs every country at once)."""
-        return replace(self, country=country, client_id=None, group_id=None)
+        """The same settings for another country (the demo runs every country at once).
+
+        Secured, the country connects as itself: with ``<country>.properties`` from the folder
+        of the client file, when there is one (see :meth:`as_principal`).
+        """
+        return replace(
+            self, country=country, client_id=None, group_id=None, security=self.security_of(country)
+        )
+
+    def as_principal(self, name: str) -> Settings:
+        """These settings connecting as ``name`` (e.g. ``admin``) if its file is beside ours."""
+        return replace(self, security=self.security_of(name))
+
+    def security_of(self, name: str) -> ClientSecurity:
+        """``<name>.properties`` beside the client file if it exists, else this file's security.
+
+        One folder holds every principal's file (``scripts/kafka-local start --secure`` writes
+        them so); a command that acts for several principals (demo, replay) takes one file of
+        that folder and finds the others by name.
+        """
+        if self.client_config is None:
+            return self.security
+        sibling = self.client_config.parent / f"{name}.properties"
+        if sibling == self.client_config or not sibling.is_file():
+            return self.security
+        return load_client_config(sibling)
 
     def require_country(self) -> str:
         """The country, or a SettingsError saying how to give one."""
@@ -162,7 +200,7 @@ class Settings:
 
 
 def _parse(name: str, raw: str, variable: str) -> object:
-    if name in ("network_path", "log_file"):
+    if name in ("network_path", "log_file", "client_config"):
         return Path(raw)
     if name == "audit":
         lowered = raw.lower()

@@ -5,7 +5,8 @@ an inbox, a receipts topic, a dead-letter topic and a compacted state topic (the
 memory, see :mod:`intelshare.state.entries`), plus the shared audit topic. Creating a topic that
 already exists is not an error, so ``intelshare topics`` can run on every start; but an existing
 topic with fewer partitions, fewer replicas or a lower ``min.insync.replicas`` than asked for is
-reported (:attr:`TopicsReport.short`), never passed off as what was asked.
+reported (:attr:`TopicsReport.short`), never passed off as what was asked. On a secured broker,
+:func:`ensure_acls` then makes the broker's ACLs the network's (:mod:`intelshare.network.acls`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError, for_code
 
 from intelshare.errors import BrokerUnavailable, IntelshareError
+from intelshare.network.acls import AclChanges, network_acls
 from intelshare.network.model import state_topic
+from intelshare.runtime.acl_admin import AclError, sync_acls
 from intelshare.runtime.kafka import connect, make_admin
 
 if TYPE_CHECKING:
@@ -239,3 +242,33 @@ def _topic_errors(response: Any) -> Iterable[tuple[str, int, str | None]]:  # no
         name, code = item[0], item[1]
         message = item[2] if len(item) > 2 and isinstance(item[2], str) else None  # noqa: PLR2004
         yield str(name), int(code), message
+
+
+async def ensure_acls(
+    settings: Settings, network: Network | None, *, log: EventLog | None = None
+) -> AclChanges | None:
+    """Make the broker's ACLs for the settings' prefix the network's (None: no network, none).
+
+    Returns None without asking the broker when the settings are not secured (SASL): a
+    plaintext broker has no principals and no authorizer. Idempotent; an agreement removed
+    from the file loses its grants (see :func:`intelshare.runtime.acl_admin.sync_acls`).
+
+    Raises:
+        BrokerUnavailable: the broker does not answer.
+        AclError: the broker refused (the client file is not the admin's).
+    """
+    if not settings.security.uses_sasl:
+        return None
+    prefix = settings.topic_prefix
+    wanted = network_acls(network, prefix) if network is not None else ()
+    admin = await connect(lambda: make_admin(settings), what="admin", settings=settings, log=log)
+    try:
+        return await sync_acls(admin, wanted, prefix)
+    except AclError as error:
+        raise AclError(
+            f"{error} (as {settings.security.principal}; ACLs need the admin's file)"
+        ) from None
+    except KafkaError as error:
+        raise BrokerUnavailable(f"changing ACLs at {settings.bootstrap}: {error}") from error
+    finally:
+        await admin.close()
