@@ -16,7 +16,6 @@ from typing import Any
 from aiokafka.structs import ConsumerRecord, RecordMetadata, TopicPartition
 
 from intelshare.consumer.handlers import Handlers
-from intelshare.consumer.inbox import LogHistory
 from intelshare.contract import codec
 from intelshare.contract.schemas import default_registry
 from intelshare.network.model import Network, default_network
@@ -126,7 +125,6 @@ def fake_country(country: str = "RS", network: Network | None = None) -> FakeCou
         network=network,
         log=log,
         state=CountryState(),
-        history=LogHistory(),
         outbox=outbox,
         clock=lambda: NOW,
     )

@@ -1,13 +1,12 @@
-"""What a recipient does with an arriving alert, and reading its own log back."""
+"""What a recipient does with an arriving alert."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from intelshare.consumer.inbox import LogHistory, Verdict, decide, read_history, sender_of
+from intelshare.consumer.inbox import Verdict, decide, sender_of
 from intelshare.contract.alerts import AlertHeader, new_alert, revoke
 from intelshare.network.model import default_network
 from intelshare.state.entries import CountryState, InboxEntry
@@ -24,12 +23,11 @@ def header(originator: str = "GB", recipients=("RS",), **fields) -> AlertHeader:
     )
 
 
-def judge(alert: AlertHeader, receiver: str = "RS", state=None, history=None):
+def judge(alert: AlertHeader, receiver: str = "RS", state=None):
     """decide() with the default network at NOW."""
     return decide(
         default_network(),
         state or CountryState(),
-        history or LogHistory(),
         alert,
         receiver=receiver,
         now=NOW,
@@ -102,79 +100,12 @@ def test_a_handled_revision_is_a_duplicate() -> None:
     assert not arrival.resend_receipt
 
 
-def test_an_alert_only_the_log_remembers_is_a_duplicate_whose_receipt_is_resent() -> None:
-    """Logged before a crash but never receipted: duplicate, and the receipt goes out again."""
-    arrival = judge(header(), history=LogHistory(handled={("GB", "GB-1"): 1}))
-
-    assert arrival.verdict is Verdict.DUPLICATE
-    assert arrival.resend_receipt
-
-
 def test_onward_copy_names_the_last_hop_as_sender() -> None:
     """For hop path GB, RS, HU the copy HU holds was written by RS."""
     alert = header(hop_path=["GB", "RS", "HU"])
 
     assert sender_of(alert, "HU") == "RS"
     assert sender_of(alert, "RS") == "GB"
-
-
-def test_history_reads_only_this_consumers_events(tmp_path) -> None:
-    """read_history keeps this consumer's events under its prefix; skips the rest, torn lines."""
-    path = tmp_path / "consumer-RS.log"
-    mine = {"service": "consumer", "country": "RS", "originator": "GB"}
-    lines = [
-        {
-            **mine,
-            "event": "alert.received",
-            "alert_id": "A",
-            "revision": 1,
-            "topic": "x.intel.alerts.RS",
-        },
-        {
-            **mine,
-            "event": "alert.revoked",
-            "alert_id": "A",
-            "revision": 2,
-            "topic": "x.intel.alerts.RS",
-        },
-        {
-            **mine,
-            "event": "receipt.sent",
-            "alert_id": "A",
-            "revision": 1,
-            "topic": "x.intel.receipts.GB",
-        },
-        {
-            **mine,
-            "event": "alert.received",
-            "alert_id": "Z",
-            "revision": 1,
-            "topic": "y.intel.alerts.RS",
-        },
-        {
-            **mine,
-            "event": "alert.received",
-            "country": "MK",
-            "alert_id": "B",
-            "revision": 1,
-            "topic": "x.intel.alerts.MK",
-        },
-        {
-            **mine,
-            "event": "alert.sent",
-            "service": "producer",
-            "alert_id": "C",
-            "revision": 1,
-            "topic": "x.intel.alerts.GB",
-        },
-    ]
-    path.write_text("\n".join(json.dumps(x) for x in lines) + '\n{"event": "alert.rec')
-
-    history = read_history(path, "RS", "x.")
-
-    assert history.handled == {("GB", "A"): 2}
-    assert history.receipted == {("GB", "A", 1)}
-    assert read_history(tmp_path / "missing.log", "RS", "x.").handled == {}
 
 
 def test_another_originators_alert_of_the_same_id_never_suppresses_this_one() -> None:
@@ -231,7 +162,6 @@ def test_the_clock_skew_is_configurable() -> None:
     arrival = decide(
         default_network(),
         CountryState(),
-        LogHistory(),
         alert,
         receiver="RS",
         now=NOW,

@@ -96,3 +96,35 @@ def test_timestamps_have_milliseconds_and_z() -> None:
     assert utc_timestamp(datetime(2026, 11, 28, 9, 0, 0, 123456, tzinfo=UTC)) == (
         "2026-11-28T09:00:00.123Z"
     )
+
+
+def test_held_events_are_written_only_on_release_with_their_own_time() -> None:
+    """hold() keeps lines back; release() writes them in order with the time they happened."""
+    out = io.StringIO()
+    log = EventLog(service="consumer", country="RS", output=out)
+    log.hold()
+    log.info("alert.received", alert_id="A")
+    log.warning("alert.rejected", alert_id="B")
+    held_at = [e for e in out.getvalue().splitlines() if e]
+
+    assert held_at == []
+    assert log.release() == 2
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [(e["event"], e["level"]) for e in lines] == [
+        ("alert.received", "info"),
+        ("alert.rejected", "warning"),
+    ]
+    log.info("consumer.stopped")
+    assert json.loads(out.getvalue().splitlines()[-1])["event"] == "consumer.stopped"
+
+
+def test_discarded_events_are_never_written() -> None:
+    """discard() drops what was held (an aborted transaction) and stops holding."""
+    out = io.StringIO()
+    log = EventLog(service="consumer", country="RS", output=out)
+    log.hold()
+    log.info("alert.received", alert_id="A")
+
+    assert log.discard() == 1
+    log.info("alert.received", alert_id="B")
+    assert [json.loads(line)["alert_id"] for line in out.getvalue().splitlines()] == ["B"]

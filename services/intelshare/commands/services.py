@@ -310,6 +310,16 @@ def consumer(
         ),
     ] = None,
     client_config: ClientConfig = None,
+    instance: Annotated[
+        str | None,
+        typer.Option(
+            "--instance",
+            help="Names this consumer process (its transactional id); give each replica a "
+            "stable one so a restart fences the unfinished transaction of its predecessor.",
+            envvar="INTELSHARE_INSTANCE",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Receive COUNTRY's alerts and receipts: check, log, answer; until SIGTERM/SIGINT."""
     settings = Settings.from_env(
@@ -323,6 +333,7 @@ def consumer(
         log_file=log_file,
         connect_timeout=connect_timeout,
         clock_skew=clock_skew,
+        instance=instance,
     )
     configure_library_logging(fmt=settings.log_format, service="consumer", country=settings.country)
     _run(run_until_signalled(Consumer(settings)))

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
     from aiokafka.structs import ConsumerRecord, RecordMetadata
 
-    from intelshare.consumer.inbox import Arrival, LogHistory
+    from intelshare.consumer.inbox import Arrival
     from intelshare.contract.codec import Decoded
     from intelshare.network.model import Network
     from intelshare.producer.outbox import Outbox
@@ -105,8 +105,6 @@ class Handlers:
     """Where events go."""
     state: CountryState
     """What the country knows (updated at once, written as effects)."""
-    history: LogHistory
-    """What the consumer's own log file says it already handled."""
     outbox: Outbox
     """Writes receipts, consent answers and onward copies (shares the consumer's producer)."""
     clock: Callable[[], datetime]
@@ -173,7 +171,6 @@ class Handlers:
         arrival = decide(
             self.network,
             self.state,
-            self.history,
             header,
             receiver=self.country,
             now=now,
@@ -191,7 +188,7 @@ class Handlers:
         if arrival.verdict is Verdict.DUPLICATE:
             self.log.info(events.ALERT_DUPLICATE, **fields)
             if arrival.resend_receipt:
-                # The previous run logged the alert but may have died before its receipt.
+                # The state says the answer was never acknowledged: it is owed.
                 known = self.state.inbox.get((header.originator, header.alert_id))
                 rejected = known is not None and known.status == "rejected"
                 self._receipt(header, "REJECTED_BY_POLICY" if rejected else "RECEIVED", None, trace)
@@ -257,7 +254,6 @@ class Handlers:
         )
 
         def sent(metadata: RecordMetadata) -> None:
-            self.history.receipted.add((header.originator, header.alert_id, header.revision))
             self.log.info(
                 events.RECEIPT_SENT,
                 **header.log_fields(),

@@ -1,21 +1,28 @@
 """The receiving side: one country's consumer service.
 
 It reads the country's inbox (Alert, ConsentGrant) and receipts topic (Receipt,
-ConsentRequest) in one consumer group, decodes each message, dispatches it by schema, logs
-one structured event per thing that happened, answers alerts with receipts, and commits
-offsets only once a batch is handled and every write it caused is acknowledged
-(at-least-once). A message that cannot be decoded or does not belong on the topic goes to
-the dead-letter topic with the error and its original bytes, and the consumer carries on.
+ConsentRequest) in one consumer group, decodes each message, dispatches it through the
+handlers' table, answers alerts with receipts, and logs one structured event per thing that
+happened. A message that cannot be decoded or does not belong on the topic goes to the
+dead-letter topic with the error, and the consumer carries on.
 
-Order per batch, chosen so a crash anywhere repeats work rather than loses it:
-log the event -> write receipts and dead letters (acknowledged) -> write state entries
-(acknowledged) -> commit offsets. See :mod:`intelshare.consumer.inbox` for duplicate suppression.
+One Kafka transaction per batch: the receipts, consent answers, onward copies, dead letters
+and state entries the batch caused, and the batch's consumed offsets
+(``send_offsets_to_transaction``), commit together or not at all. Events are held back while
+the transaction is open and written to the log only once it committed; an aborted batch
+(a crash, an unreachable broker) leaves no line, no record a ``read_committed`` reader sees
+and no committed offset, so it is handled again from scratch. Hence exactly one
+``alert.received`` per alert revision per country, whatever the process or its log file
+went through, except where the process dies between the commit and writing the lines (they
+are then missing, never doubled). The README's "Exactly once" section says more.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
@@ -23,8 +30,7 @@ from aiokafka import ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
 
 from intelshare.consumer.handlers import Handlers
-from intelshare.consumer.inbox import read_history
-from intelshare.errors import IntelshareError
+from intelshare.errors import BrokerUnavailable, IntelshareError
 from intelshare.network.model import alerts_topic, audit_topic, receipts_topic
 from intelshare.producer.outbox import Outbox
 from intelshare.runtime.audit import AuditMirror
@@ -37,6 +43,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+    from aiokafka.structs import ConsumerRecord
 
     from intelshare.network.model import Network
     from intelshare.runtime.settings import Settings
@@ -45,19 +52,31 @@ if TYPE_CHECKING:
 OVERDUE_EVERY: Final = 1.0
 """Seconds between checks for overdue receipts."""
 
+Batch = dict["TopicPartition", list["ConsumerRecord[bytes, bytes]"]]
+"""What one poll returned: records per partition."""
+
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
 class _CatchUp(ConsumerRebalanceListener):  # type: ignore[misc] # aiokafka is untyped
-    """After a rebalance, read the state topic to its end before handling new partitions."""
+    """Around a rebalance: let the batch in hand commit, then read the state to its end.
 
-    def __init__(self, store: StateStore) -> None:
+    Partitions are given up only once the transaction in hand has committed or aborted (its
+    lock is held while a batch is handled), and new ones are handled only once the state
+    topic has been read to its committed end, so the next owner of a partition knows
+    everything the previous one did with it.
+    """
+
+    def __init__(self, store: StateStore, batch: asyncio.Lock) -> None:
         self._store = store
+        self._batch = batch
 
     async def on_partitions_revoked(self, revoked: object) -> None:
-        del revoked  # offsets are committed after every batch; nothing is pending here
+        del revoked
+        async with self._batch:
+            pass  # the batch in hand has committed (or aborted) by now
 
     async def on_partitions_assigned(self, assigned: object) -> None:
         del assigned
@@ -101,14 +120,20 @@ class Consumer(Service):
         )
         self.store = StateStore(settings, log=self.log)
         self._producer: AIOKafkaProducer | None = None
+        self._audit_producer: AIOKafkaProducer | None = None
         self._consumer: AIOKafkaConsumer | None = None
         self._audit: AuditMirror | None = None
         self._outbox: Outbox | None = None
         self._handlers: Handlers | None = None
         self._next_overdue = 0.0
-        self._commit_task: asyncio.Task[None] | None = None
+        self._batch = asyncio.Lock()
+        instance = settings.instance or uuid.uuid4().hex[:12]
+        self.transactional_id = f"{settings.consumer_group}.{instance}"
+        """This process's transactional id. A stable ``settings.instance`` lets a restarted
+        replica fence its predecessor's unfinished transaction at once; without one the
+        broker aborts that transaction after the transaction timeout."""
         self.handled = 0
-        """Messages handled since start."""
+        """Messages handled (and committed) since start."""
 
     @property
     def state(self) -> CountryState:
@@ -118,13 +143,23 @@ class Consumer(Service):
     async def _start(self) -> None:
         self._producer = await connect(
             # Receipts, state and dead letters of a batch are enqueued together: no linger.
-            lambda: make_producer(self.settings, "consumer", linger_ms=0),
+            lambda: make_producer(
+                self.settings, "consumer", linger_ms=0, transactional_id=self.transactional_id
+            ),
             what="consumer's producer",
             settings=self.settings,
             log=self.log,
         )
         if self.settings.audit and not self.log.has_sink:
-            self._audit = AuditMirror(self._producer, audit_topic(self.settings.topic_prefix))
+            # Audit events are mirrored as lines are written, after the commit, so they
+            # travel on a producer of their own, outside the batch transactions.
+            self._audit_producer = await connect(
+                lambda: make_producer(self.settings, "consumer"),
+                what="consumer's audit producer",
+                settings=self.settings,
+                log=self.log,
+            )
+            self._audit = AuditMirror(self._audit_producer, audit_topic(self.settings.topic_prefix))
             self._audit.start()
             self.log.attach_sink(self._audit)
         self._outbox = Outbox(
@@ -141,7 +176,6 @@ class Consumer(Service):
             network=self.network,
             log=self.log,
             state=self.store.state,
-            history=read_history(self.log.path, self.country, self.settings.topic_prefix),
             outbox=self._outbox,
             clock=self._clock,
             clock_skew=timedelta(seconds=self.settings.clock_skew),
@@ -158,26 +192,29 @@ class Consumer(Service):
                 f"topics {', '.join(sorted(missing))} do not exist at {self.settings.bootstrap}; "
                 "create the network's topics first (intelshare topics)"
             )
-        self._consumer.subscribe([self.inbox, self.receipts], listener=_CatchUp(self.store))
+        self._consumer.subscribe(
+            [self.inbox, self.receipts], listener=_CatchUp(self.store, self._batch)
+        )
         self.log.info(
             "consumer.started",
             topics=[self.inbox, self.receipts],
             group=self.settings.consumer_group,
             state_entries=self.store.loaded,
-            logged_alerts=len(self._handlers.history.handled),
+            transactional_id=self.transactional_id,
         )
 
     async def _stop(self) -> None:
         try:
-            await self._committed()
             if self._consumer is not None:
                 await self._consumer.stop()
             await self.store.stop()
+            if self._producer is not None:
+                await self._producer.stop()
             if self._audit is not None:
                 self.log.attach_sink(None)
                 await self._audit.stop()
-            if self._producer is not None:
-                await self._producer.stop()
+            if self._audit_producer is not None:
+                await self._audit_producer.stop()
             if self._handlers is not None and self._consumer is not None:
                 self.log.info("consumer.stopped", handled=self.handled)
         finally:
@@ -188,52 +225,62 @@ class Consumer(Service):
         """Handle messages until ``stop`` is set; the message in hand is finished first.
 
         Raises:
-            BrokerUnavailable: a write was not acknowledged (nothing of the batch is
-                committed, so a restart handles it again).
+            BrokerUnavailable: a write was not acknowledged or the batch's transaction did
+                not commit (it is aborted: nothing of the batch is committed or logged, so a
+                restart handles it again).
         """
-        consumer, handlers = self._require()
+        consumer, _ = self._require()
         while not stop.is_set():
             batch = await consumer.getmany(timeout_ms=self._poll_ms, max_records=self._max_records)
             await self.store.poll()
-            done: dict[TopicPartition, int] = {}
+            overdue = time.monotonic() >= self._next_overdue
+            if batch or overdue:
+                async with self._batch:
+                    await self._transaction(batch, stop, overdue=overdue)
+            if overdue:
+                self._next_overdue = time.monotonic() + OVERDUE_EVERY
+
+    async def _transaction(self, batch: Batch, stop: asyncio.Event, *, overdue: bool) -> None:
+        """Handle one batch in one transaction; write its events only once it committed."""
+        _, handlers = self._require()
+        producer = self._producer
+        if producer is None:
+            raise RuntimeError("Consumer is not started")
+        self.log.hold()
+        done: dict[TopicPartition, int] = {}
+        count = 0
+        try:
+            await producer.begin_transaction()
             for tp, records in batch.items():
                 kind = "inbox" if tp.topic == self.inbox else "receipts"
                 for record in records:
                     await handlers.handle(record, kind)
                     done[tp] = record.offset + 1
-                    self.handled += 1
+                    count += 1
                     if stop.is_set():
                         break  # the message in hand is finished; the rest is redelivered
                 if stop.is_set():
                     break
-            if time.monotonic() >= self._next_overdue:
+            if overdue:
                 handlers.check_overdue()
-                self._next_overdue = time.monotonic() + OVERDUE_EVERY
-            await self.settle()
+            await handlers.settle()
             if done:
-                # The commit runs while the next batch is fetched and handled; the one before
-                # it must have finished, so commits never overtake each other.
-                await self._committed()
-                self._commit_task = asyncio.create_task(self._commit(done))
-        await self._committed()
-
-    async def _committed(self) -> None:
-        if self._commit_task is not None:
-            task, self._commit_task = self._commit_task, None
-            await task
-
-    async def settle(self) -> None:
-        """Write what the handled messages caused and wait for every acknowledgement."""
-        _, handlers = self._require()
-        await handlers.settle()
-
-    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
-        consumer, _ = self._require()
-        try:
-            await consumer.commit(offsets)
-        except KafkaError as error:
-            # Not committed means redelivered after a rebalance: duplicates, never loss.
-            self.log.warning("commit.failed", error=str(error) or type(error).__name__)
+                await producer.send_offsets_to_transaction(done, self.settings.consumer_group)
+            await producer.commit_transaction()
+        except BaseException as error:
+            # Nothing of this batch is committed: its lines must not be written either.
+            self.log.discard()
+            handlers.effects.writes.clear()
+            handlers.effects.memory.clear()
+            with contextlib.suppress(KafkaError, RuntimeError, IntelshareError):
+                await asyncio.shield(producer.abort_transaction())
+            if isinstance(error, KafkaError):
+                raise BrokerUnavailable(
+                    f"the batch's transaction did not commit: {str(error) or type(error).__name__}"
+                ) from error
+            raise
+        self.handled += count
+        self.log.release()
 
     def _require(self) -> tuple[AIOKafkaConsumer, Handlers]:
         if self._consumer is None or self._handlers is None:

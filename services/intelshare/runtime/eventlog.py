@@ -94,6 +94,7 @@ class EventLog:
         pretty = fmt == "pretty" or (fmt == "auto" and stream.isatty())
         self._listeners: list[Callable[[EventDict], None]] = []
         self._sink: AuditSink | None = None
+        self._held: list[tuple[str, str, dict[str, Any]]] | None = None
         # JSON is rendered once and the same text goes to the log and the audit topic.
         last: list[Any] = (
             [self._fan_out, structlog.dev.ConsoleRenderer(colors=stream.isatty(), sort_keys=False)]
@@ -121,15 +122,46 @@ class EventLog:
 
     def info(self, event: str, **fields: Any) -> None:  # noqa: ANN401 - event fields vary
         """Log an event at level info."""
-        self._logger.info(event, **fields)
+        self._emit("info", event, fields)
 
     def warning(self, event: str, **fields: Any) -> None:  # noqa: ANN401 - event fields vary
         """Log an event at level warning."""
-        self._logger.warning(event, **fields)
+        self._emit("warning", event, fields)
 
     def error(self, event: str, **fields: Any) -> None:  # noqa: ANN401 - event fields vary
         """Log an event at level error."""
-        self._logger.error(event, **fields)
+        self._emit("error", event, fields)
+
+    def hold(self) -> None:
+        """Keep events back (stamped with their time) until :meth:`release` or :meth:`discard`.
+
+        The consumer holds its events while a Kafka transaction is open, so a line says only
+        what the broker has committed.
+        """
+        if self._held is None:
+            self._held = []
+
+    def release(self) -> int:
+        """Write the events held back, in order, and stop holding; returns how many."""
+        held, self._held = self._held or [], None
+        for level, event, fields in held:
+            self._emit(level, event, fields)
+        return len(held)
+
+    def discard(self) -> int:
+        """Drop the events held back (their transaction was aborted) and stop holding."""
+        held, self._held = self._held or [], None
+        return len(held)
+
+    def _emit(self, level: str, event: str, fields: dict[str, Any]) -> None:
+        if self._held is not None:
+            self._held.append((level, event, {"timestamp": utc_timestamp(), **fields}))
+        elif level == "info":
+            self._logger.info(event, **fields)
+        elif level == "warning":
+            self._logger.warning(event, **fields)
+        else:
+            self._logger.error(event, **fields)
 
     def close(self) -> None:
         """Close the log file this log opened (standard output stays open)."""

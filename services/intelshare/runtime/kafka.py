@@ -30,11 +30,23 @@ if TYPE_CHECKING:
     from intelshare.runtime.settings import Settings
 
 
-def make_producer(settings: Settings, service: str, *, linger_ms: int = 2) -> AIOKafkaProducer:
+TRANSACTION_TIMEOUT_MS: Final = 15_000
+"""How long the broker lets a transaction stay open before it aborts it: bounds how long a
+crashed consumer's unfinished transaction holds back ``read_committed`` readers."""
+
+
+def make_producer(
+    settings: Settings,
+    service: str,
+    *,
+    linger_ms: int = 2,
+    transactional_id: str | None = None,
+) -> AIOKafkaProducer:
     """An idempotent ``acks=all`` producer with this service's client id.
 
     ``linger_ms``: a few milliseconds of batching cost little latency and save requests when
     many publishes run at once; a service that writes each batch in one go needs none.
+    ``transactional_id``: a transactional producer (every write inside a transaction).
     """
     return _as(
         settings,
@@ -45,6 +57,8 @@ def make_producer(settings: Settings, service: str, *, linger_ms: int = 2) -> AI
             enable_idempotence=True,
             linger_ms=linger_ms,
             request_timeout_ms=30_000,
+            transactional_id=transactional_id,
+            transaction_timeout_ms=TRANSACTION_TIMEOUT_MS,
             **settings.security.aiokafka_options(),
         ),
     )
@@ -64,6 +78,9 @@ def make_consumer(
             # A new group starts at the beginning: nothing addressed to a country is skipped
             # because its consumer started after the alert was sent.
             auto_offset_reset="earliest",
+            # Consumers write receipts, consent answers and state in transactions: a reader
+            # sees a batch's records only once its transaction committed, never an aborted one.
+            isolation_level="read_committed",
             **settings.security.aiokafka_options(),
         ),
     )

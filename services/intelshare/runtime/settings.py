@@ -46,6 +46,7 @@ ENV: Final = {
     "stop_timeout": "INTELSHARE_STOP_TIMEOUT",
     "clock_skew": "INTELSHARE_CLOCK_SKEW",
     "client_config": "INTELSHARE_CLIENT_CONFIG",
+    "instance": "INTELSHARE_INSTANCE",
 }
 """The environment variable behind each setting."""
 
@@ -82,6 +83,9 @@ class Settings:
     """A client file (librdkafka names): protocol, SASL identity, CA; None: plaintext."""
     security: ClientSecurity = PLAINTEXT
     """How clients connect, read from ``client_config`` when the settings are built."""
+    instance: str | None = None
+    """Names one consumer process of a country (its transactional id); random when unset.
+    Give each replica a stable one (a pod ordinal) so a restart fences its predecessor."""
 
     def __post_init__(self) -> None:
         """Refuse bad values at once, naming the setting; read the client file."""
@@ -108,6 +112,8 @@ class Settings:
             raise SettingsError(f"connect timeout: {self.connect_timeout} is negative")
         if self.stop_timeout <= 0:
             raise SettingsError(f"stop timeout: {self.stop_timeout} must be positive")
+        if self.instance is not None and not re.match(r"^[A-Za-z0-9._-]+$", self.instance):
+            raise SettingsError(f"instance: {self.instance!r} may hold only letters, digits, . _ -")
         if self.clock_skew < 0:
             raise SettingsError(f"clock skew: {self.clock_skew} is negative")
 
