@@ -3,7 +3,9 @@
 A pure function of the network and the topic prefix, so the rules can be read, printed and
 tested without a broker. A country (principal ``User:<CC>``):
 
-* READs its own inbox, receipts, dead-letter and state topics, and its own consumer groups;
+* READs its own inbox, receipts, dead-letter and state topics, and its own consumer groups,
+  and WRITEs transactions whose id starts with its consumer group (the consumer commits each
+  batch in one);
 * WRITEs its own state and dead-letter topics, the audit topic, and the inbox and receipts
   topic of exactly the countries it shares an agreement with.
 
@@ -41,7 +43,7 @@ class AclBinding:
     """One ALLOW rule: a principal may do an operation on a resource."""
 
     resource_type: str
-    """``TOPIC`` or ``GROUP``."""
+    """``TOPIC``, ``GROUP`` or ``TRANSACTIONAL_ID``."""
     resource_name: str
     """The topic or group name (prefix included), or a name prefix (see ``pattern``)."""
     pattern: str
@@ -103,6 +105,17 @@ def network_acls(network: Network, prefix: str = "") -> tuple[AclBinding, ...]:
                 reason="own consumer groups",
             )
         )
+        # The consumer commits each batch in a transaction whose id starts with its group.
+        rules.add(
+            AclBinding(
+                resource_type="TRANSACTIONAL_ID",
+                resource_name=consumer_group_prefix(code, prefix),
+                pattern="PREFIXED",
+                principal=principal(code),
+                operation="WRITE",
+                reason="own consumer transactions",
+            )
+        )
     allow(CONTROLLER, "READ", audit, "exercise controller")
     return tuple(sorted(rules))
 
@@ -115,7 +128,7 @@ def managed(binding: AclBinding, prefix: str = "") -> bool:
     """
     if binding.resource_type == "TOPIC":
         return binding.resource_name.startswith(f"{prefix}intel.")
-    if binding.resource_type == "GROUP":
+    if binding.resource_type in ("GROUP", "TRANSACTIONAL_ID"):
         return binding.resource_name.startswith(f"{prefix}{GROUP_PREFIX}")
     return False
 

@@ -112,7 +112,10 @@ class Settings:
             raise SettingsError(f"connect timeout: {self.connect_timeout} is negative")
         if self.stop_timeout <= 0:
             raise SettingsError(f"stop timeout: {self.stop_timeout} must be positive")
-        if self.instance is not None and not re.match(r"^[A-Za-z0-9._-]+$", self.instance):
+        self._check_consumer_values()
+
+    def _check_consumer_values(self) -> None:
+        if self.instance is not None and not _PREFIX.match(self.instance):
             raise SettingsError(f"instance: {self.instance!r} may hold only letters, digits, . _ -")
         if self.clock_skew < 0:
             raise SettingsError(f"clock skew: {self.clock_skew} is negative")
