@@ -21,7 +21,10 @@ import asyncio
 import concurrent.futures
 import os
 import re
+import shutil
 import socket
+import subprocess
+import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +34,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from intelshare.network.model import Network, default_network
+from intelshare.runtime.client_config import load_client_config
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
@@ -302,10 +306,80 @@ async def create_topics(kafka_bootstrap: str, topic_prefix: str) -> AsyncIterato
     await delete_prefixed_topics(kafka_bootstrap, topic_prefix)
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SecureBroker:
+    """A broker that speaks SASL_SSL only and enforces ACLs, with a client file per principal."""
+
+    bootstrap: str
+    """Its ``host:port``."""
+    clients: Path
+    """The folder of client files: ``<CC>.properties``, ``admin.properties``, ..."""
+
+    def client(self, name: str) -> Path:
+        """The client file of one principal (a country code, ``admin`` or ``controller``)."""
+        return self.clients / f"{name}.properties"
+
+
+def free_port_pair() -> int:
+    """A free loopback port whose successor (the controller port) is free too."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+
+
+@pytest.fixture(scope="session")
+def secure_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureBroker]:
+    """A secured broker for the session (``scripts/kafka-local start --secure``), stopped after.
+
+    ``INTELSHARE_TEST_SECURE_DIR`` names the folder of one already running instead. Without
+    Java the tests skip, or fail where ``INTELSHARE_REQUIRE_KAFKA=1``.
+    """
+    if given := os.environ.get("INTELSHARE_TEST_SECURE_DIR"):
+        clients = Path(given) / "clients"
+        bootstrap = load_client_config(clients / "admin.properties").bootstrap
+        assert bootstrap, f"{clients}/admin.properties names no bootstrap.servers"
+        yield SecureBroker(bootstrap=bootstrap, clients=clients)
+        return
+    if shutil.which("java") is None:
+        message = (
+            "no secured broker: scripts/kafka-local needs Java (or INTELSHARE_TEST_SECURE_DIR)"
+        )
+        if kafka_required():
+            pytest.fail(f"{message} (INTELSHARE_REQUIRE_KAFKA=1)", pytrace=False)
+        pytest.skip(message)
+    folder = tmp_path_factory.mktemp("secure-kafka")
+    port = free_port_pair()
+    script = ROOT / "scripts" / "kafka-local"
+    started = subprocess.run(
+        [sys.executable, str(script), "start", "--secure", "--port", str(port), "--data-dir",
+         str(folder), "--timeout", "120"],
+        check=False, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    try:
+        if started.returncode != 0:
+            pytest.fail(
+                f"the secured broker did not start:\n{started.stderr[-4000:]}", pytrace=False
+            )
+        yield SecureBroker(bootstrap=f"127.0.0.1:{port}", clients=folder / "clients")
+    finally:
+        subprocess.run(
+            [sys.executable, str(script), "stop", "--data-dir", str(folder)],
+            check=False, capture_output=True, timeout=120,
+        )  # fmt: skip
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every test that uses the broker ``kafka``, so ``-m kafka`` selects exactly those."""
     for item in items:
-        if "kafka_bootstrap" in getattr(item, "fixturenames", ()):
+        names = getattr(item, "fixturenames", ())
+        if "kafka_bootstrap" in names or "secure_kafka" in names:
             item.add_marker(pytest.mark.kafka)
 
 

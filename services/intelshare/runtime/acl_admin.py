@@ -8,6 +8,8 @@ connected, as the admin principal, with the same connection settings as every ot
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import TYPE_CHECKING, Any, Final
 
 from aiokafka.errors import for_code
@@ -37,6 +39,8 @@ OPERATIONS: Final = {
 ALLOW: Final = 3
 """The permission type of every rule intelshare writes."""
 ALL_HOSTS: Final = "*"
+APPLY_WAIT: Final = 30.0
+"""Seconds to wait for the broker to apply ACL changes the controller committed."""
 
 
 class AclError(IntelshareError):
@@ -143,4 +147,20 @@ async def sync_acls(
         response = await _send(admin, _Create(changes.create))
         for code, message in response.creation_responses:
             _check(code, message, "creating ACLs")
+    if changes.create or changes.delete:
+        await _wait_until_applied(admin, set(wanted), set(changes.delete))
     return changes
+
+
+async def _wait_until_applied(
+    admin: AIOKafkaAdminClient, wanted: set[AclBinding], deleted: set[AclBinding]
+) -> None:
+    # The controller commits ACL changes before answering, but each broker applies them when it
+    # replays the metadata log, a moment later; a client starting at once would be refused.
+    deadline = time.monotonic() + APPLY_WAIT
+    while time.monotonic() < deadline:
+        present = set(await broker_acls(admin))
+        if wanted <= present and not deleted & present:
+            return
+        await asyncio.sleep(0.1)
+    raise AclError(f"the broker did not show the ACL changes within {APPLY_WAIT:g} s")
