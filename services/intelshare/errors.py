@@ -2,7 +2,7 @@
 
 ::
 
-    IntelshareError                  exit_code 2: bad input, said in one line
+    IntelshareError                  exit_code 2, retriable = False
     ├── SchemaError                  an .avsc file or schema name is wrong
     ├── DecodeError                  bytes are not a valid single-object Avro message
     │   ├── MessageTooShort
@@ -10,17 +10,37 @@
     │   ├── UnknownFingerprint
     │   └── CorruptBody
     ├── EncodeError                  a record does not fit its schema
+    ├── InvalidMessage               a message decodes but does not belong where it was found
     ├── NetworkError                 a network file is invalid (file, line, reason)
     ├── PolicyViolation              an alert may not go where it is addressed (rule, reason)
     ├── ScenarioError                a scenario file is invalid (file, line, column, reason)
+    ├── FatalSyntax                  a YAML file cannot be read on (its position is recorded)
     ├── SettingsError                a setting or flag has a bad value
     ├── LogInputError                a log file, directory or option value cannot be used
-    ├── BrokerUnavailable            retriable = True: the Kafka broker does not answer
+    ├── BrokerUnavailable            retriable = True: the broker did not answer in time
     ├── AuthenticationFailed         the broker refused who we are (password, certificate)
     ├── AccessDenied                 the broker's ACLs refused an operation (principal, topic)
     └── CheckFailed                  exit_code 1: an expectation or check did not hold
 
-The command line prints ``str(error)`` on one line and exits with ``error.exit_code``.
+Exit codes of the ``intelshare`` command, which prints ``str(error)`` on one line (never a
+traceback) and exits with ``error.exit_code``:
+
+* 0: the command did its job (and every check it ran held);
+* 1: the command ran and a check did not hold (:class:`CheckFailed`);
+* 2: the command could not do its job with what it was given: a file, flag or variable is
+  wrong, or the broker at ``--bootstrap`` did not answer within ``--connect-timeout``
+  (:class:`BrokerUnavailable`: the address and the patience are input too, and a supervisor
+  restarting the service is the retry), or the broker refused the client file's identity
+  (:class:`AuthenticationFailed`) or an operation (:class:`AccessDenied`); click's own usage
+  errors exit 2 as well;
+* 130: interrupted (a second Ctrl-C that could not wait for a clean stop).
+
+Inside a service two kinds never reach the command line: :class:`InvalidMessage` and the
+decode errors send one message to the dead-letter topic and the service goes on;
+:class:`FatalSyntax` stops reading a YAML file whose problems the reader has already recorded
+with their positions, and the caller reports them (as a :class:`ScenarioError` or a
+:class:`NetworkError`). ``retriable`` errors are re-raised by the consumer's handlers rather
+than dead-lettered: the broker is in trouble, not the message.
 """
 
 from __future__ import annotations
@@ -61,6 +81,10 @@ class EncodeError(IntelshareError):
     """A record does not conform to the schema it is encoded with."""
 
 
+class InvalidMessage(IntelshareError):
+    """A message decodes but does not belong where it was found (it is dead-lettered)."""
+
+
 class NetworkError(IntelshareError):
     """A network file is invalid; the message names file, line and reason."""
 
@@ -79,6 +103,10 @@ class ScenarioError(IntelshareError):
     """A scenario file is invalid; the message names file, line, column and reason."""
 
 
+class FatalSyntax(IntelshareError):
+    """A YAML file is broken past reading on; its problems are already recorded with positions."""
+
+
 class SettingsError(IntelshareError):
     """A setting from a flag or an ``INTELSHARE_*`` variable has a bad value."""
 
@@ -88,7 +116,7 @@ class LogInputError(IntelshareError):
 
 
 class BrokerUnavailable(IntelshareError):
-    """The Kafka broker cannot be reached; worth retrying."""
+    """The Kafka broker cannot be reached or did not acknowledge; worth retrying (exit code 2)."""
 
     retriable = True
 

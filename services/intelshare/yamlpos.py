@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, Final, Literal, TextIO
 
 import yaml
 
+from intelshare.errors import FatalSyntax
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
     from pathlib import Path
@@ -63,10 +65,6 @@ class Problem:
 
 Position = Any
 """A node, an event, a mark (PyYAML's or libyaml's) or a :class:`Where`."""
-
-
-class FatalSyntax(Exception):
-    """The YAML itself is broken; nothing after this point can be read."""
 
 
 @dataclass(kw_only=True, slots=True)

@@ -24,6 +24,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from intelshare.commands.options import Bootstrap, ConnectTimeout, FreshPrefix, LogDir
 from intelshare.durations import format_duration, parse_duration
 from intelshare.errors import CheckFailed, ScenarioError, SettingsError
 from intelshare.network.model import default_network
@@ -155,25 +156,8 @@ def _offset(text: str | None, flag: str) -> timedelta | None:
 def replay(
     file: FileArgument,
     *,
-    bootstrap: Annotated[
-        str,
-        typer.Option(
-            "--bootstrap",
-            "-b",
-            help="Kafka bootstrap servers, host:port.",
-            envvar="INTELSHARE_BOOTSTRAP",
-        ),
-    ] = DEFAULT_BOOTSTRAP,
-    prefix: Annotated[
-        str | None,
-        typer.Option(
-            "--prefix",
-            help="Prepended to every topic name (default: none; with "
-            "--with-consumers, a fresh prefix of the replay's own).",
-            envvar="INTELSHARE_TOPIC_PREFIX",
-            show_default=False,
-        ),
-    ] = None,
+    bootstrap: Bootstrap = DEFAULT_BOOTSTRAP,
+    prefix: FreshPrefix = None,
     speed: Annotated[
         float | None,
         typer.Option(
@@ -242,23 +226,8 @@ def replay(
             envvar="INTELSHARE_REPLAY_SETTLE",
         ),
     ] = 30.0,
-    log_dir: Annotated[
-        Path | None,
-        typer.Option(
-            "--log-dir",
-            help="Write each service's JSON log to DIR/<service>-<CC>.log.",
-            envvar="INTELSHARE_LOG_DIR",
-            show_default=False,
-        ),
-    ] = None,
-    connect_timeout: Annotated[
-        float,
-        typer.Option(
-            "--connect-timeout",
-            help="Seconds to keep retrying an unreachable broker.",
-            envvar="INTELSHARE_CONNECT_TIMEOUT",
-        ),
-    ] = 30.0,
+    log_dir: LogDir = None,
+    connect_timeout: ConnectTimeout = 30.0,
 ) -> None:
     """Replay a scenario into Kafka and check its expectations (exit 0 met, 1 failed).
 

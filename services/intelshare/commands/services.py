@@ -18,7 +18,20 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
-from intelshare.commands.options import ClientConfig
+from intelshare.commands.options import (
+    Bootstrap,
+    ClientConfig,
+    ClockSkew,
+    ConnectTimeout,
+    Country,
+    GroupId,
+    Instance,
+    LogDir,
+    LogFile,
+    LogFormat,
+    NetworkFile,
+    Prefix,
+)
 from intelshare.consumer.loop import Consumer
 from intelshare.demo.run import DemoOptions, LiveView, run_demo, summary_table
 from intelshare.errors import CheckFailed, SettingsError
@@ -34,66 +47,17 @@ from intelshare.runtime.topics import TopicsReport, ensure_acls, ensure_topics, 
 
 T = TypeVar("T")
 
-Bootstrap = Annotated[
-    str,
-    typer.Option(
-        "--bootstrap",
-        "-b",
-        help="Kafka bootstrap servers, host:port.",
-        envvar="INTELSHARE_BOOTSTRAP",
-    ),
-]
-Country = Annotated[
-    str,
-    typer.Option(
-        "--country",
-        "-c",
-        help="The country this service speaks for (ISO 3166-1 alpha-2; Kosovo XK).",
-        envvar="INTELSHARE_COUNTRY",
-        show_default=False,
-    ),
-]
-NetworkFile = Annotated[
-    Path | None,
-    typer.Option(
-        "--network",
-        "-n",
-        help="Network file (YAML); default: the network shipped with intelshare.",
-        envvar="INTELSHARE_NETWORK",
-        show_default=False,
-    ),
-]
-Prefix = Annotated[
-    str,
-    typer.Option(
-        "--prefix", help="Prepended to every topic name.", envvar="INTELSHARE_TOPIC_PREFIX"
-    ),
-]
-LogFormat = Annotated[
-    str,
-    typer.Option(
-        "--log-format",
-        help="json, pretty, or auto (pretty on a terminal, else JSON).",
-        envvar="INTELSHARE_LOG_FORMAT",
-    ),
-]
-LogFile = Annotated[
-    Path | None,
-    typer.Option(
-        "--log-file",
-        help="Append JSON log lines to this file instead of standard output.",
-        envvar="INTELSHARE_LOG_FILE",
-        show_default=False,
-    ),
-]
-ConnectTimeout = Annotated[
-    float,
-    typer.Option(
-        "--connect-timeout",
-        help="Seconds to keep retrying an unreachable broker (0: forever).",
-        envvar="INTELSHARE_CONNECT_TIMEOUT",
-    ),
-]
+
+def _service_settings(
+    service: str,
+    *,
+    country: str,
+    **given: Any,  # noqa: ANN401 - the settings' own fields; Settings checks each
+) -> Settings:
+    """One country service's settings (flags over ``INTELSHARE_*``), its logging configured."""
+    settings = Settings.from_env(country=country.upper(), **given)
+    configure_library_logging(fmt=settings.log_format, service=service, country=settings.country)
+    return settings
 
 
 def _run(main: Coroutine[Any, Any, T]) -> T:
@@ -245,9 +209,10 @@ def producer(
     client_config: ClientConfig = None,
 ) -> None:
     """Publish alerts as COUNTRY: checked by the policy, one copy per allowed recipient."""
-    settings = Settings.from_env(
+    settings = _service_settings(
+        "producer",
         client_config=client_config,
-        country=country.upper(),
+        country=country,
         bootstrap=bootstrap,
         network_path=network,
         topic_prefix=prefix,
@@ -255,7 +220,6 @@ def producer(
         log_file=log_file,
         connect_timeout=connect_timeout,
     )
-    configure_library_logging(fmt=settings.log_format, service="producer", country=settings.country)
     publisher = Publisher(settings)
 
     async def main() -> None:
@@ -288,43 +252,19 @@ def consumer(
     bootstrap: Bootstrap = DEFAULT_BOOTSTRAP,
     network: NetworkFile = None,
     prefix: Prefix = "",
-    group_id: Annotated[
-        str | None,
-        typer.Option(
-            "--group-id",
-            help="Consumer group (default: <prefix>intelshare-consumer-<CC>).",
-            envvar="INTELSHARE_GROUP_ID",
-            show_default=False,
-        ),
-    ] = None,
+    group_id: GroupId = None,
     log_format: LogFormat = "auto",
     log_file: LogFile = None,
     connect_timeout: ConnectTimeout = 60.0,
-    clock_skew: Annotated[
-        float | None,
-        typer.Option(
-            "--clock-skew",
-            help="Seconds an alert's created_at may lie ahead of this clock (default 300).",
-            envvar="INTELSHARE_CLOCK_SKEW",
-            show_default=False,
-        ),
-    ] = None,
+    clock_skew: ClockSkew = None,
     client_config: ClientConfig = None,
-    instance: Annotated[
-        str | None,
-        typer.Option(
-            "--instance",
-            help="Names this consumer process (its transactional id); give each replica a "
-            "stable one so a restart fences the unfinished transaction of its predecessor.",
-            envvar="INTELSHARE_INSTANCE",
-            show_default=False,
-        ),
-    ] = None,
+    instance: Instance = None,
 ) -> None:
     """Receive COUNTRY's alerts and receipts: check, log, answer; until SIGTERM/SIGINT."""
-    settings = Settings.from_env(
+    settings = _service_settings(
+        "consumer",
         client_config=client_config,
-        country=country.upper(),
+        country=country,
         bootstrap=bootstrap,
         network_path=network,
         topic_prefix=prefix,
@@ -335,7 +275,6 @@ def consumer(
         clock_skew=clock_skew,
         instance=instance,
     )
-    configure_library_logging(fmt=settings.log_format, service="consumer", country=settings.country)
     _run(run_until_signalled(Consumer(settings)))
 
 
@@ -345,14 +284,7 @@ def demo(
     duration: Annotated[
         float, typer.Option("--duration", "-d", help="Seconds to send alerts for.")
     ] = 60.0,
-    log_dir: Annotated[
-        Path | None,
-        typer.Option(
-            "--log-dir",
-            help="Write each service's JSON log to its own file here (consumer-RS.log, ...).",
-            show_default=False,
-        ),
-    ] = None,
+    log_dir: LogDir = None,
     rate: Annotated[
         float, typer.Option("--rate", help="Alerts per second from each country.")
     ] = 0.25,

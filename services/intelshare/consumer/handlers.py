@@ -26,7 +26,7 @@ from intelshare.contract.headers import (
     header_map,
     headers,
 )
-from intelshare.errors import DecodeError, IntelshareError
+from intelshare.errors import DecodeError, IntelshareError, InvalidMessage
 from intelshare.network.model import deadletter_topic, receipts_topic
 from intelshare.network.policy import DEFAULT_CLOCK_SKEW
 from intelshare.producer import consent
@@ -47,10 +47,6 @@ if TYPE_CHECKING:
 
 Handler = Callable[["Message"], Awaitable[None]]
 """What the consumer does with one decoded message of one schema."""
-
-
-class InvalidMessage(IntelshareError):
-    """A message decodes but does not belong where it was found (it is dead-lettered)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

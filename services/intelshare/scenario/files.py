@@ -19,7 +19,7 @@ from datetime import timedelta
 from timeit import default_timer
 from typing import TYPE_CHECKING
 
-from intelshare.errors import ScenarioError
+from intelshare.errors import FatalSyntax, ScenarioError
 from intelshare.scenario.check import Checker
 from intelshare.scenario.model import (
     AlertFields,
@@ -37,7 +37,6 @@ from intelshare.scenario.model import (
 from intelshare.scenario.parse import parse_header, parse_step
 from intelshare.scenario.timeline import end_of
 from intelshare.yamlpos import (
-    FatalSyntax,
     Problem,
     Reader,
     Where,
