@@ -32,18 +32,15 @@ def scale(tmp_path_factory: pytest.TempPathFactory) -> tuple[ScaleLog, Path]:
 
 
 @pytest.fixture(scope="module")
-def page(scale: tuple[ScaleLog, Path]):
+def page(chromium_binary: str, scale: tuple[ScaleLog, Path]):
     """The report open in one headless chromium for the whole module."""
-    from cdp_pipe import find_chromium  # noqa: PLC0415 - the conftest's skip/fail rules apply
-
-    binary = find_chromium()
-    if binary is None:
-        pytest.skip("chromium not found")
-    browser = Browser(binary)
-    opened = Page(browser, width=1400, height=1000)
-    opened.open(scale[1].as_uri())
-    yield opened
-    browser.close()
+    browser = Browser(chromium_binary)
+    try:
+        opened = Page(browser, width=1400, height=1000)
+        opened.open(scale[1].as_uri())
+        yield opened
+    finally:
+        browser.close()
 
 
 def _shot(page: Page, name: str, selector: str | None = None) -> None:

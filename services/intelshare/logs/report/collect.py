@@ -11,7 +11,7 @@ alerts' latencies for the chart. Every limit is stated on the page when it cuts 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from intelshare.logs.model import route_of
@@ -27,9 +27,10 @@ if TYPE_CHECKING:
 
 MAX_ALERTS: Final = 500_000
 """Alerts summarised for the list and the search box (about 200 bytes each)."""
-MAX_TRACE_EVENTS: Final = 60_000
-"""Events kept for embedded traces, over all alerts (the most telling alerts keep theirs)."""
-MAX_TRACED_ALERTS: Final = 1_000
+MAX_TRACE_EVENTS: Final = 8_000
+"""Events kept for embedded traces, over all alerts (the most telling alerts keep theirs);
+about 1.5 KiB each, as logged."""
+MAX_TRACED_ALERTS: Final = 400
 """Alerts whose trace is embedded in the page."""
 MAX_STEPS: Final = 120
 """Events kept per traced alert."""
@@ -53,10 +54,11 @@ class AlertSummary:
     """Its category (empty when not logged)."""
     tlp: str = ""
     """Its TLP (empty when not logged)."""
-    recipients: set[str] = field(default_factory=set)
-    """Countries it was sent, shared onward or refused to, or that logged it."""
-    received: set[str] = field(default_factory=set)
-    """Recipients that accepted it."""
+    recipients: str = ""
+    """Countries it was sent, shared onward or refused to, or that logged it (space-separated:
+    a short string holds a few codes in a tenth of a set's memory)."""
+    received: str = ""
+    """Recipients that accepted it (space-separated)."""
     refused: int = 0
     """Copies refused before sending."""
     rejected: int = 0
@@ -82,9 +84,9 @@ class AlertSummary:
         _, target = route_of(event)
         name = event.event
         if target and name in _RECIPIENT_EVENTS:
-            self.recipients.add(target)
+            self.recipients = _with(self.recipients, target)
         if name == "alert.received" and target:
-            self.received.add(target)
+            self.received = _with(self.received, target)
         self._count(name)
         latency = event.latency_ms
         if latency is not None and (self.slowest_ms is None or latency > self.slowest_ms):
@@ -120,6 +122,11 @@ class AlertSummary:
             self.first,
             self.alert_id,
         )
+
+
+def _with(codes: str, code: str) -> str:
+    """``codes`` with ``code`` added once."""
+    return codes if code in codes.split() else f"{codes} {code}".lstrip()
 
 
 _RECIPIENT_EVENTS: Final = frozenset(
@@ -234,9 +241,9 @@ class ReportCollector:
             self._evict()
 
     def _evict(self) -> None:
-        """Drop the events of the least telling alerts until a quarter of the budget is free."""
+        """Drop the events of the least telling alerts until half the budget is free."""
         order = sorted(self._events, key=lambda key: self._summaries[key].rank(), reverse=True)
-        target = self._max_trace_events * 3 // 4
+        target = self._max_trace_events // 2
         for alert_id in order:
             if self._kept_events <= target:
                 break

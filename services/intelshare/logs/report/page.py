@@ -14,6 +14,8 @@ from functools import cache
 from typing import TYPE_CHECKING, Final
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2.utils import htmlsafe_json_dumps
+from markupsafe import Markup
 
 from intelshare import __version__
 from intelshare.logs.describe import LABELS, clock_time, country_name, describe
@@ -23,6 +25,8 @@ from intelshare.logs.report.latency import latency_chart
 from intelshare.logs.sketch import DEFAULT_EXACT_LIMIT
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from intelshare.logs.report.collect import ReportData
     from intelshare.logs.trace import Lane, Trace
 
@@ -76,6 +80,14 @@ def _trace(found: Trace, *, partial: bool) -> dict[str, object]:
     }
 
 
+def _json_array(rows: Iterable[object]) -> Markup:
+    """A JSON array for a script element, built row by row (the whole list is never held).
+
+    ``htmlsafe_json_dumps`` is what ``tojson`` uses: ``<``, ``>``, ``&`` and ``'`` escaped.
+    """
+    return Markup("[" + ",".join(htmlsafe_json_dumps(row) for row in rows) + "]")  # noqa: S704
+
+
 def render_html(data: ReportData, *, read_note: str = "", title: str = TITLE) -> str:
     """The whole page as one string."""
     stats = data.stats
@@ -113,7 +125,7 @@ def render_html(data: ReportData, *, read_note: str = "", title: str = TITLE) ->
             alerts_total=data.alerts_total,
             traced=len(traces),
             traces={"alerts": traces},
-            index=tables.alert_index(data),
+            index=_json_array(tables.alert_index(data)),
             version=__version__,
             generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             exact_limit=f"{DEFAULT_EXACT_LIMIT:,}",

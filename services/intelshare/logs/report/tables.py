@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Final
 from intelshare.logs.describe import country_name
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from intelshare.logs.report.collect import AlertSummary, ReportData
     from intelshare.logs.stats import LogStats, Route
 
@@ -316,8 +318,8 @@ def alert_row(alert: AlertSummary, *, traced: bool) -> AlertRow:
         category=alert.category.replace("_", " ").lower(),
         tlp="" if not alert.tlp else key.replace("_", "+") if key != "?" else alert.tlp,
         tlp_key=key,
-        recipients=len(alert.recipients),
-        received=len(alert.received),
+        recipients=len(alert.recipients.split()),
+        received=len(alert.received.split()),
         flags=flags(alert),
         slowest=ms(alert.slowest_ms),
         traced=traced,
@@ -329,17 +331,17 @@ def listed_alerts(data: ReportData, limit: int = LISTED_ALERTS) -> list[AlertRow
     return [alert_row(a, traced=a.alert_id in data.traces) for a in data.alerts[:limit]]
 
 
-def alert_index(data: ReportData) -> list[list[object]]:
+def alert_index(data: ReportData) -> Iterator[list[object]]:
     """Every summarised alert, compactly, for the search box: id, case, from, flags, slowest."""
-    return [
+    return (
         [
             a.alert_id,
             a.case_id,
             a.originator,
             ", ".join(flags(a)),
             ms(a.slowest_ms),
-            len(a.recipients),
-            len(a.received),
+            len(a.recipients.split()),
+            len(a.received.split()),
         ]
         for a in data.alerts
-    ]
+    )
