@@ -24,7 +24,13 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from intelshare.commands.options import Bootstrap, ConnectTimeout, FreshPrefix, LogDir
+from intelshare.commands.options import (
+    Bootstrap,
+    ClientConfig,
+    ConnectTimeout,
+    FreshPrefix,
+    LogDir,
+)
 from intelshare.durations import format_duration, parse_duration
 from intelshare.errors import CheckFailed, ScenarioError, SettingsError
 from intelshare.network.model import default_network
@@ -228,8 +234,12 @@ def replay(
     ] = 30.0,
     log_dir: LogDir = None,
     connect_timeout: ConnectTimeout = 30.0,
+    client_config: ClientConfig = None,
 ) -> None:
     """Replay a scenario into Kafka and check its expectations (exit 0 met, 1 failed).
+
+    Secured, give the exercise controller's file (controller.properties, the only reader of the
+    audit topic); countries send with their files beside it, topics are made as admin.
 
     Each step is published by the originating country's own producer at its time on the
     scenario clock (scaled by --speed); the outcome is read from the audit topic, so the
@@ -262,6 +272,7 @@ def replay(
         else fresh_prefix(report.scenario.name),
         connect_timeout=connect_timeout,
         log_format="json",
+        client_config=client_config,
     )
     setup = KafkaSetup(
         settings=settings,

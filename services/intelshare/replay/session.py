@@ -16,11 +16,13 @@ from typing import TYPE_CHECKING
 
 from aiokafka.errors import KafkaError
 
+from intelshare.errors import IntelshareError
+from intelshare.network.acls import ADMIN
 from intelshare.replay.clock import RealClock
 from intelshare.replay.engine import Replay, ReplayOptions, ReplayReport
 from intelshare.replay.kafka_edge import AuditReader, CountrySenders, LocalConsumers
 from intelshare.runtime.kafka import connect, make_admin
-from intelshare.runtime.topics import ensure_topics, plan_topics
+from intelshare.runtime.topics import ensure_acls, ensure_topics, plan_topics
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -72,11 +74,14 @@ async def replay_on_kafka(
     assert report.outline is not None
     settings = setup.settings
     network = report.scenario.network
+    # Secured, topics and ACLs are the admin's business (admin.properties beside the file).
+    admin = settings.as_principal(ADMIN)
     if setup.create_topics or setup.with_consumers:
-        await ensure_topics(settings, plan_topics(network, prefix=settings.topic_prefix))
+        await ensure_topics(admin, plan_topics(network, prefix=settings.topic_prefix))
+        await ensure_acls(admin, network)
     async with contextlib.AsyncExitStack() as stack:
         if setup.delete_topics:
-            stack.push_async_callback(delete_prefixed, settings)
+            stack.push_async_callback(delete_prefixed, admin)
         consumers = None
         if setup.with_consumers:
             consumers = LocalConsumers(
@@ -125,3 +130,5 @@ async def delete_prefixed(settings: Settings) -> None:
         pass  # leftover topics of a finished replay are untidy, not wrong
     finally:
         await admin.close()
+    with contextlib.suppress(IntelshareError):
+        await ensure_acls(settings, None)  # no network: the prefix's grants go with its topics
