@@ -20,6 +20,7 @@
     ├── BrokerUnavailable            retriable = True: the broker did not answer in time
     ├── AuthenticationFailed         the broker refused who we are (password, certificate)
     ├── AccessDenied                 the broker's ACLs refused an operation (principal, topic)
+    ├── RequestRefused               the broker refused a request for what it is (too large, …)
     └── CheckFailed                  exit_code 1: an expectation or check did not hold
 
 Exit codes of the ``intelshare`` command, which prints ``str(error)`` on one line (never a
@@ -130,6 +131,13 @@ class AuthenticationFailed(IntelshareError):
 
 class AccessDenied(IntelshareError):
     """The broker's ACLs refused an operation; the message names principal, operation, resource."""
+
+
+class RequestRefused(IntelshareError):
+    """The broker answered and refused the request itself (a record too large, a fenced producer).
+
+    Retrying the same request cannot help, and the broker is not unavailable.
+    """
 
 
 class CheckFailed(IntelshareError):

@@ -27,6 +27,7 @@ PUBLISHED_FINGERPRINTS = {
     "intelshare.v1.ConsentGrant": "147afa358883fd92",
     "intelshare.v1.ConsentRequest": "ae47e5bd115faac6",
     "intelshare.v1.DeadLetter": "1ffbeeb67e944781",
+    "intelshare.v2.DeadLetter": "b2883ab0f67430b8",
     "intelshare.v1.Receipt": "60eee3eb8ed1cf01",
 }
 """Fingerprints of every published version. Messages carrying them may still be in flight or

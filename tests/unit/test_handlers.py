@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 from typing import Any
 
@@ -264,3 +265,45 @@ async def test_a_grant_makes_the_requester_share_onward_once() -> None:
     (copy,) = mk.producer.to("intel.alerts.RS")
     assert codec.decode(default_registry(), copy.value).record["hop_path"] == ["GB", "MK", "RS"]
     assert mk.handlers.state.consents["MK-C-1"].status == "shared"
+
+
+@pytest.mark.parametrize("extra", [-1, 0, 1, 5000])
+async def test_a_message_of_any_size_becomes_a_letter_that_fits(extra: int) -> None:
+    """A junk value around the record limit: the letter fits, says length, SHA-256 and cut."""
+    rs = fake_country()
+    rs.handlers.record_limit = 20_000
+    value = b"\x00junk" + bytes(range(256)) * 80
+    value = value[: 20_000 + extra] if extra <= 0 else value + b"x" * extra
+
+    await rs.deliver(value)
+
+    (letter,) = rs.producer.to("intel.deadletter.RS")
+    assert len(letter.value) + len(letter.key or b"") + 1024 <= 20_000
+    record = codec.decode(default_registry(), letter.value).record
+    assert record["original_length"] == len(value)
+    assert record["sha256"] == hashlib.sha256(value).hexdigest()
+    assert record["truncated"]
+    assert value.startswith(record["payload"])
+    assert len(record["payload"]) > 15_000
+
+
+async def test_a_small_message_is_kept_whole_in_its_letter() -> None:
+    """Below the limit nothing is cut: the payload is the value, truncated is false."""
+    rs = fake_country()
+    value = b"\x00junk-junk-junk"
+
+    await rs.deliver(value)
+
+    record = codec.decode(default_registry(), rs.producer.to("intel.deadletter.")[0].value).record
+    assert (record["payload"], record["truncated"]) == (value, False)
+    assert record["original_length"] == len(value)
+
+
+async def test_an_oversized_id_is_dead_lettered_before_it_reaches_a_receipt() -> None:
+    """An alert id of 5000 characters is refused as the message's fault; nothing else is written."""
+    rs = fake_country()
+
+    await rs.deliver(encode("Alert", alert(alert_id="G" * 5000)))
+
+    assert [s.topic for s in rs.producer.sent] == ["intel.deadletter.RS"]
+    assert "alert_id of 5000 characters" in rs.named("message.deadlettered")[0]["error"]

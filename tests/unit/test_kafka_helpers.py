@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from aiokafka import errors as aiokafka_errors
 
 from intelshare.contract.headers import header_map, headers
 from intelshare.errors import BrokerUnavailable
 from intelshare.runtime.kafka import Backoff, connect
+from intelshare.runtime.refusals import kafka_failure
 from intelshare.runtime.settings import Settings
 
 
@@ -64,3 +66,30 @@ async def test_connect_gives_up_with_broker_unavailable() -> None:
 
     assert raised.value.retriable
     assert Refusing.starts == 4
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        pytest.param(
+            aiokafka_errors.KafkaConnectionError("refused"), "BrokerUnavailable", id="conn"
+        ),
+        pytest.param(aiokafka_errors.RequestTimedOutError(), "BrokerUnavailable", id="timed-out"),
+        pytest.param(aiokafka_errors.KafkaTimeoutError(), "BrokerUnavailable", id="client-timeout"),
+        pytest.param(aiokafka_errors.MessageSizeTooLargeError(), "RequestRefused", id="size"),
+        pytest.param(aiokafka_errors.RecordTooLargeError(), "RequestRefused", id="record"),
+        pytest.param(aiokafka_errors.ProducerFenced(), "RequestRefused", id="fenced"),
+        pytest.param(
+            aiokafka_errors.TopicAuthorizationFailedError("intel.alerts.RS"),
+            "AccessDenied",
+            id="acl",
+        ),
+    ],
+)
+def test_only_an_unreachable_broker_counts_as_unavailable(error, expected: str) -> None:
+    """Size limits, fencing and ACL refusals are refusals, not 'broker unavailable'."""
+    failure = kafka_failure(error, object(), "WRITE", "intel.alerts.RS")
+
+    assert type(failure).__name__ == expected
+    assert failure.retriable is (expected == "BrokerUnavailable")
+    assert str(failure)

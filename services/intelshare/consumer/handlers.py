@@ -11,9 +11,10 @@ once the receipt is really written), plus state entries written after those.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from intelshare.consumer.inbox import RECEIPT_STATUS, Verdict, decide
 from intelshare.contract import codec, events
@@ -31,6 +32,7 @@ from intelshare.network.model import deadletter_topic, receipts_topic
 from intelshare.network.policy import DEFAULT_CLOCK_SKEW
 from intelshare.producer import consent
 from intelshare.producer.results import latency_ms
+from intelshare.runtime.topics import BROKER_MAX_MESSAGE_BYTES
 from intelshare.state.entries import ConsentEntry, InboxEntry, OverdueMark, ReceiptMark
 
 if TYPE_CHECKING:
@@ -44,6 +46,15 @@ if TYPE_CHECKING:
     from intelshare.producer.outbox import Outbox
     from intelshare.runtime.eventlog import EventLog
     from intelshare.state.entries import CountryState, Entry
+
+MAX_KEPT_KEY: Final = 1024
+"""Bytes of a dead message's key kept in its letter (and used as the letter's own key)."""
+MAX_ERROR_TEXT: Final = 2000
+"""Characters of an error message kept in a dead letter."""
+RECORD_FRAMING: Final = 1024
+"""Bytes reserved for the record batch header, record framing and headers around a letter."""
+MAX_ID: Final = 256
+"""Longest alert, case, consent or receipt id taken: ids end up in keys, receipts and state."""
 
 Handler = Callable[["Message"], Awaitable[None]]
 """What the consumer does with one decoded message of one schema."""
@@ -107,6 +118,9 @@ class Handlers:
     """The current time."""
     clock_skew: timedelta = DEFAULT_CLOCK_SKEW
     """How far ahead of the clock an alert's ``created_at`` may be."""
+    record_limit: int = BROKER_MAX_MESSAGE_BYTES
+    """The largest record this country may write (the smaller of the dead-letter topic's
+    ``max.message.bytes`` and the producer's request limit)."""
     effects: Effects = field(default_factory=Effects)
     """Writes waiting for acknowledgement."""
     dispatch: dict[str, dict[str, Handler]] = field(init=False)
@@ -131,6 +145,7 @@ class Handlers:
             handler = self.dispatch[kind].get(decoded.name)
             if handler is None:
                 raise InvalidMessage(f"a {decoded.schema_name} message does not belong on {kind}")
+            _check_ids(decoded.record)
             await handler(Message(decoded=decoded, raw=record.value, where=where, trace=trace))
         except (IntelshareError, KeyError, TypeError, ValueError) as error:
             if isinstance(error, IntelshareError) and error.retriable:
@@ -203,7 +218,12 @@ class Handlers:
             self.effects.memory.append(entry)  # no receipt to wait for
 
     def _remember_arrival(self, header: AlertHeader, arrival: Arrival, raw: bytes) -> InboxEntry:
-        keep = arrival.verdict is Verdict.RECEIVED and header.handling.needs_consent_for_onward
+        keep = (
+            arrival.verdict is Verdict.RECEIVED
+            and header.handling.needs_consent_for_onward
+            # Kept as base64 in a JSON state entry: only what fits in one record.
+            and len(raw) * 4 // 3 + RECORD_FRAMING < self.record_limit
+        )
         status = {Verdict.REJECTED: "rejected", Verdict.REVOKED: "revoked"}.get(
             arrival.verdict, "received"
         )
@@ -378,25 +398,41 @@ class Handlers:
     def dead_letter(
         self, record: ConsumerRecord[bytes, bytes], error: BaseException, where: dict[str, Any]
     ) -> None:
-        """Keep a message that cannot be handled on the dead-letter topic, with the error."""
+        """Keep a message that cannot be handled on the dead-letter topic, with the error.
+
+        Whatever its size: the payload (and key) are cut so the letter fits under
+        :attr:`record_limit`, and the letter says the original length, its SHA-256 and
+        whether it was cut.
+        """
         now = self.clock()
         error_type = type(error).__name__
-        letter = {
+        value = record.value or b""
+        raw_key = record.key or b""
+        letter: dict[str, Any] = {
             "country": self.country,
             "topic": record.topic,
             "partition": record.partition,
             "offset": record.offset,
-            "key": record.key,
-            "payload": record.value or b"",
+            "key": raw_key[:MAX_KEPT_KEY],
+            "payload": b"",
+            "original_length": len(value),
+            "sha256": hashlib.sha256(value).hexdigest(),
+            "truncated": False,
             "error_type": error_type,
-            "error": str(error) or error_type,
+            "error": _clip(str(error).strip() or error_type, MAX_ERROR_TEXT),
             "rule": getattr(error, "rule", None),
             "dead_lettered_at": to_millis(now),
         }
-        schema = self.outbox.registry.get("DeadLetter")
-        topic = deadletter_topic(self.country, self.outbox.topic_prefix)
-        value = codec.encode_with(schema, letter)
-        key = (record.key or b"").decode(errors="replace")
+        schema = self.outbox.registry.newest("DeadLetter")
+        key = raw_key[:MAX_KEPT_KEY].decode(errors="replace")
+        kafka_headers = headers(**{HEADER_SCHEMA: schema.full_name})
+        # What the letter costs without its payload, plus the record and batch framing.
+        # (+10: the payload's length prefix grows from one byte to up to ten.)
+        fixed = len(codec.encode_with(schema, letter)) + len(key.encode()) + RECORD_FRAMING + 10
+        room = max(0, self.record_limit - fixed)
+        letter["payload"] = value[:room]
+        letter["truncated"] = len(value) > room or len(raw_key) > MAX_KEPT_KEY
+        encoded = codec.encode_with(schema, letter)
 
         def done(metadata: RecordMetadata) -> None:
             self.log.error(
@@ -404,13 +440,15 @@ class Handlers:
                 **where,
                 error=letter["error"],
                 error_type=error_type,
+                original_length=len(value),
+                truncated=letter["truncated"],
                 deadletter_topic=metadata.topic,
                 deadletter_offset=metadata.offset,
             )
 
-        kafka_headers = headers(**{HEADER_SCHEMA: schema.full_name})
+        topic = deadletter_topic(self.country, self.outbox.topic_prefix)
         self.effects.writes.append(
-            PendingWrite(topic=topic, key=key, value=value, headers=kafka_headers, then=done)
+            PendingWrite(topic=topic, key=key, value=encoded, headers=kafka_headers, then=done)
         )
 
     def check_overdue(self) -> None:
@@ -433,6 +471,19 @@ class Handlers:
             )
             self.state.apply(mark)
             self.effects.memory.append(mark)
+
+
+def _check_ids(record: dict[str, Any]) -> None:
+    # Ids travel on into receipts, record keys and state keys: an oversized one would make
+    # those writes fail, so it is refused here, once, as the message's own fault.
+    for name in ("alert_id", "case_id", "consent_id", "receipt_id"):
+        value = record.get(name)
+        if isinstance(value, str) and len(value) > MAX_ID:
+            raise InvalidMessage(f"{name} of {len(value)} characters is longer than {MAX_ID}")
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -31,12 +31,18 @@ from aiokafka.errors import KafkaError
 
 from intelshare.consumer.handlers import Handlers
 from intelshare.errors import BrokerUnavailable, IntelshareError
-from intelshare.network.model import alerts_topic, audit_topic, receipts_topic
+from intelshare.network.model import (
+    alerts_topic,
+    audit_topic,
+    deadletter_topic,
+    receipts_topic,
+)
 from intelshare.producer.outbox import Outbox
 from intelshare.runtime.audit import AuditMirror
 from intelshare.runtime.eventlog import EventLog
-from intelshare.runtime.kafka import connect, make_consumer, make_producer
+from intelshare.runtime.kafka import MAX_REQUEST_SIZE, connect, make_consumer, make_producer
 from intelshare.runtime.lifecycle import Service
+from intelshare.runtime.topics import max_message_bytes
 from intelshare.state.store import StateStore
 
 if TYPE_CHECKING:
@@ -171,6 +177,9 @@ class Consumer(Service):
             clock=self._clock,
         )
         await self.store.start()
+        # Dead letters must fit both the topic and the producer's own request limit.
+        deadletters = deadletter_topic(self.country, self.settings.topic_prefix)
+        limit = min(await max_message_bytes(self.settings, deadletters), MAX_REQUEST_SIZE)
         self._handlers = Handlers(
             country=self.country,
             network=self.network,
@@ -179,6 +188,7 @@ class Consumer(Service):
             outbox=self._outbox,
             clock=self._clock,
             clock_skew=timedelta(seconds=self.settings.clock_skew),
+            record_limit=limit,
         )
         self._consumer = await connect(
             lambda: make_consumer(self.settings, "consumer", group_id=self.settings.consumer_group),

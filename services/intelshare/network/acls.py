@@ -90,6 +90,7 @@ def network_acls(network: Network, prefix: str = "") -> tuple[AclBinding, ...]:
         allow(code, "READ", state_topic(code, prefix), "own state")
         allow(code, "WRITE", state_topic(code, prefix), "own state")
         allow(code, "WRITE", deadletter_topic(code, prefix), "own dead letters")
+        allow(code, "DESCRIBE_CONFIGS", deadletter_topic(code, prefix), "dead-letter size limit")
         allow(code, "WRITE", audit, "audit mirror")
         for partner in sorted(network.partners(code)):
             agreements = ", ".join(a.id for a in network.agreements_between(code, partner))

@@ -2,8 +2,8 @@
 
 The publisher, consent and onward sharing, the consumer's receipts and dead letters and the
 replay's scripted receipts all write through an :class:`Outbox`, so encoding, headers, the
-state topic and "acknowledged or :class:`~intelshare.errors.BrokerUnavailable`" live in one
-place, and a test can stand a fake outbox in for Kafka.
+state topic and "acknowledged, or why not" (:func:`~intelshare.runtime.refusals.kafka_failure`)
+live in one place, and a test can stand a fake outbox in for Kafka.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from intelshare.contract.headers import (
     headers,
 )
 from intelshare.contract.schemas import default_registry
-from intelshare.errors import BrokerUnavailable, EncodeError
+from intelshare.errors import EncodeError
 from intelshare.network.model import state_topic
 from intelshare.producer.results import handling_header
 from intelshare.runtime.refusals import kafka_failure
@@ -143,7 +143,9 @@ class Outbox:
         """Enqueue one record; the returned future resolves when the broker acknowledges it.
 
         Raises:
-            BrokerUnavailable: the record could not be enqueued.
+            BrokerUnavailable: the broker cannot be reached.
+            RequestRefused: the client or broker refused the record (e.g. too large).
+            AccessDenied: no ACL lets this country write there.
         """
         try:
             future: asyncio.Future[RecordMetadata] = await self.producer.send(
@@ -163,14 +165,15 @@ class Outbox:
         """Enqueue ``sends`` (coroutines of :meth:`write`) and wait for every acknowledgement.
 
         Raises:
-            BrokerUnavailable: the broker did not acknowledge one of them.
+            BrokerUnavailable: the broker cannot be reached (only then).
+            RequestRefused, AccessDenied: the broker refused one of them.
         """
         # Enqueue everything first (one batch, one round trip), then wait for every ack.
         futures = [await send for send in sends]
         try:
             return list(await asyncio.gather(*futures))
         except KafkaError as error:
-            raise BrokerUnavailable(f"the broker did not acknowledge a write: {error}") from error
+            raise kafka_failure(error, self.producer, "WRITE", "a record") from error
 
 
 def _text(value: object) -> str | None:

@@ -30,6 +30,10 @@ if TYPE_CHECKING:
     from intelshare.runtime.settings import Settings
 
 
+MAX_REQUEST_SIZE: Final = 1_048_576
+"""The largest request a producer sends (aiokafka's default, stated so writers can size
+their records: the consumer cuts dead letters to fit)."""
+
 TRANSACTION_TIMEOUT_MS: Final = 15_000
 """How long the broker lets a transaction stay open before it aborts it: bounds how long a
 crashed consumer's unfinished transaction holds back ``read_committed`` readers."""
@@ -57,6 +61,7 @@ def make_producer(
             enable_idempotence=True,
             linger_ms=linger_ms,
             request_timeout_ms=30_000,
+            max_request_size=MAX_REQUEST_SIZE,
             transactional_id=transactional_id,
             transaction_timeout_ms=TRANSACTION_TIMEOUT_MS,
             **settings.security.aiokafka_options(),

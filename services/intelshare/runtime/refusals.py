@@ -16,12 +16,18 @@ from aiokafka.errors import (
     ClusterAuthorizationFailedError,
     GroupAuthorizationFailedError,
     KafkaError,
+    KafkaTimeoutError,
     SaslAuthenticationFailed,
     TopicAuthorizationFailedError,
     TransactionalIdAuthorizationFailed,
 )
 
-from intelshare.errors import AccessDenied, AuthenticationFailed, BrokerUnavailable
+from intelshare.errors import (
+    AccessDenied,
+    AuthenticationFailed,
+    BrokerUnavailable,
+    RequestRefused,
+)
 
 if TYPE_CHECKING:
     from intelshare.runtime.client_config import ClientSecurity
@@ -64,12 +70,22 @@ def access_denied(
 
 def kafka_failure(
     error: KafkaError, client: object, operation: str, resource: str
-) -> AccessDenied | BrokerUnavailable:
-    """What a failed Kafka call means: an ACL refusal, or the broker not answering."""
+) -> AccessDenied | BrokerUnavailable | RequestRefused:
+    """What a failed Kafka call means: an ACL refusal, no broker, or a refused request.
+
+    A refused request is ``MessageSizeTooLarge``, ``RecordTooLarge``, a fenced producer…
+    Only the broker not answering is worth retrying: aiokafka marks those errors
+    ``retriable`` (plus its own client-side timeout).
+    """
     denied = access_denied(error, principal_of(client), operation, resource)
     if denied is not None:
         return denied
-    return BrokerUnavailable(f"cannot {operation} {resource}: {error}")
+    what = str(error) or type(error).__name__
+    if error.retriable or isinstance(error, KafkaTimeoutError):
+        return BrokerUnavailable(f"cannot {operation} {resource}: {what}")
+    return RequestRefused(
+        f"the broker refused to {operation} {resource}: {type(error).__name__}: {what}"
+    )
 
 
 async def identity_refused(security: ClientSecurity, bootstrap: str) -> AuthenticationFailed | None:

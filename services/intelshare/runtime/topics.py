@@ -12,6 +12,7 @@ reported (:attr:`TopicsReport.short`), never passed off as what was asked. On a 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
@@ -200,20 +201,48 @@ async def _shortfalls(admin: AIOKafkaAdminClient, specs: list[TopicSpec]) -> tup
     return tuple(short)
 
 
+MAX_MESSAGE_BYTES: Final = "max.message.bytes"
+BROKER_MAX_MESSAGE_BYTES: Final = 1_048_588
+"""Kafka's default ``message.max.bytes``: a topic's limit when it cannot be asked."""
+
+
+async def max_message_bytes(settings: Settings, topic: str) -> int:
+    """The largest record batch ``topic`` accepts (its ``max.message.bytes``).
+
+    Kafka's default when the broker cannot be asked (no DESCRIBE_CONFIGS right, an old
+    broker): the dead-letter writer then stays within the default.
+    """
+    admin = make_admin(settings, "consumer-admin")
+    try:
+        await admin.start()
+        values = await _topic_configs(admin, [topic], MAX_MESSAGE_BYTES)
+    except (KafkaError, OSError):
+        return BROKER_MAX_MESSAGE_BYTES
+    finally:
+        with contextlib.suppress(KafkaError, OSError, RuntimeError):
+            await admin.close()
+    return values.get(topic, BROKER_MAX_MESSAGE_BYTES)
+
+
 async def _min_insync(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, int]:
     """Each topic's effective min.insync.replicas (its own setting or the broker's default)."""
+    return await _topic_configs(admin, names, MIN_INSYNC)
+
+
+async def _topic_configs(
+    admin: AIOKafkaAdminClient, names: list[str], setting: str
+) -> dict[str, int]:
+    """Each topic's effective value of one integer setting (its own or the broker's default)."""
     if not names:
         return {}
-    resources = [
-        ConfigResource(ConfigResourceType.TOPIC, name, {MIN_INSYNC: None}) for name in names
-    ]
+    resources = [ConfigResource(ConfigResourceType.TOPIC, name, {setting: None}) for name in names]
     values: dict[str, int] = {}
     for response in await admin.describe_configs(resources):
         # DescribeConfigs resources: (error_code, error_message, type, name, entries); each
         # entry starts (name, value, ...) in every version.
         for resource in response.resources:
             for entry in resource[4]:
-                if entry[0] == MIN_INSYNC and entry[1] is not None:
+                if entry[0] == setting and entry[1] is not None:
                     values[str(resource[3])] = int(entry[1])
     return values
 

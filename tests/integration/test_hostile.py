@@ -1,0 +1,183 @@
+"""Hostile messages on the real broker.
+
+Each test ends with the consumer still running and the genuine alerts received exactly once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError
+from servicekit import make_topics, read_topic, services
+
+from intelshare.contract import codec
+from intelshare.contract.alerts import new_alert
+from intelshare.contract.headers import HEADER_ORIGINATOR, HEADER_SCHEMA
+from intelshare.contract.schemas import default_registry
+from intelshare.network.model import alerts_topic, deadletter_topic
+
+REGISTRY = default_registry()
+
+
+@pytest.fixture
+async def topics(kafka_bootstrap: str, topic_prefix: str, create_topics) -> str:
+    """Every topic of the default network under the test's prefix."""
+    await make_topics(kafka_bootstrap, topic_prefix)
+    return topic_prefix
+
+
+def alert(originator: str = "GB", **fields: Any) -> dict[str, Any]:
+    """An alert to RS (TLP:GREEN, modus operandi), created now."""
+    values: dict[str, Any] = {
+        "recipients": ["RS"],
+        "category": "MODUS_OPERANDI",
+        "case_id": "CASE-H",
+        "summary": "Vans with false floors at Preševo.",
+        "tlp": "TLP_GREEN",
+        "alert_id": f"GB-{uuid.uuid4().hex[:8].upper()}",
+    }
+    values.update(fields)
+    return new_alert(originator=originator, **values)
+
+
+async def write_as(bootstrap: str, topic: str, record: dict[str, Any], *, writer: str) -> None:
+    """Write an Alert record to ``topic`` as country ``writer`` would (a hostile producer)."""
+    value = codec.encode(REGISTRY, "Alert", record)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        headers = [
+            (HEADER_SCHEMA, REGISTRY.newest("Alert").full_name.encode()),
+            (HEADER_ORIGINATOR, record["originator"]["country"].encode()),
+        ]
+        await producer.send_and_wait(topic, value, key=b"CASE-H", headers=headers)
+    finally:
+        await producer.stop()
+    del writer  # the signing helper (issue 11) names who signs
+
+
+def still_running(net: Any) -> bool:
+    """Whether every consumer task of the test is still running."""
+    return all(not task.done() for task in net.tasks)
+
+
+async def test_ids_revisions_and_clocks_that_lie_are_refused(kafka_bootstrap, topics, tmp_path):
+    """XK's copy of GB's id at r50, GB r0, GB ten years ahead: refused; GB's alert arrives once."""
+    inbox = alerts_topic("RS", topics)
+    genuine = alert()
+    taken = {**alert("XK"), "alert_id": genuine["alert_id"], "revision": 50}
+    future = datetime.now(UTC) + timedelta(days=3650)
+    zero = alert(revision=0)
+    ahead = alert(created_at=future, valid_until=future + timedelta(days=1))
+    async with services(kafka_bootstrap, topics, tmp_path) as net:
+        await net.consumer("RS")
+        await net.consumer("GB")
+        gb = await net.publisher("GB")
+        await write_as(kafka_bootstrap, inbox, taken, writer="XK")
+        await write_as(kafka_bootstrap, inbox, zero, writer="GB")
+        await write_as(kafka_bootstrap, inbox, ahead, writer="GB")
+        await gb.publish(genuine)
+        await net.events.wait("alert.received", country="RS", alert_id=genuine["alert_id"])
+        receipts = await net.events.wait("receipt.received", 3, country="GB")
+        rejected = await net.events.wait("alert.rejected", 3, country="RS")
+        assert still_running(net)
+
+    assert {(e["originator"], e["rule"]) for e in rejected} == {
+        ("XK", "no-agreement"),
+        ("GB", "invalid-revision"),
+        ("GB", "created-in-future"),
+    }
+    received = net.events.named("alert.received", country="RS")
+    assert [e["alert_id"] for e in received] == [genuine["alert_id"]]
+    assert sorted((e["alert_id"], e["status"]) for e in receipts) == sorted(
+        [
+            (genuine["alert_id"], "RECEIVED"),
+            (zero["alert_id"], "REJECTED_BY_POLICY"),
+            (ahead["alert_id"], "REJECTED_BY_POLICY"),
+        ]
+    )
+    assert not net.events.named("alert.duplicate")
+
+
+async def largest_value(bootstrap: str, prefix: str) -> int:
+    """The largest value a record can have on a fresh topic: its batch is max.message.bytes."""
+    topic = f"{prefix}probe"
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, 1, 1)])
+    finally:
+        await admin.close()
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, max_request_size=4 << 20)
+    await producer.start()
+    try:
+        low, high = 1_048_588 - 400, 1_048_588  # low is accepted, high is refused
+        while high - low > 1:
+            middle = (low + high) // 2
+            try:
+                await producer.send_and_wait(topic, b"x" * middle, key=b"k")
+                low = middle
+            except KafkaError:
+                high = middle
+        return low
+    finally:
+        await producer.stop()
+
+
+@pytest.mark.timeout(240)
+async def test_messages_at_the_size_limit_are_cut_to_fit_and_passed(
+    kafka_bootstrap, topics, tmp_path
+):
+    """Junk at max.message.bytes and one byte under: letters cut to fit, offsets committed."""
+    inbox = alerts_topic("RS", topics)
+    size = await largest_value(kafka_bootstrap, topics)
+    hostile = [b"\x00" + bytes([n]) * (size - 2) + b"!" for n in (1, 2)]
+    hostile[1] = hostile[1][:-1]  # one byte under the limit
+    before, after = alert(), alert()
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, max_request_size=4 << 20)
+    await producer.start()
+    try:
+        async with services(kafka_bootstrap, topics, tmp_path) as net:
+            await net.consumer("RS")
+            gb = await net.publisher("GB")
+            await gb.publish(before)
+            for value in hostile:
+                await producer.send_and_wait(inbox, value, key=b"k")
+            await gb.publish(after)
+            await net.events.wait("alert.received", country="RS", alert_id=after["alert_id"])
+            dead = await net.events.wait("message.deadlettered", 2, country="RS")
+            assert still_running(net)
+    finally:
+        await producer.stop()
+
+    assert [e["alert_id"] for e in net.events.named("alert.received")] == [
+        before["alert_id"],
+        after["alert_id"],
+    ]
+    assert [(e["error_type"], e["truncated"]) for e in dead] == [("BadMarker", True)] * 2
+    letters = [
+        codec.decode(REGISTRY, r.value).record
+        for r in await read_topic(kafka_bootstrap, deadletter_topic("RS", topics))
+    ]
+    assert [len(v) for v in hostile] == [size, size - 1]
+    for letter, value in zip(letters, hostile, strict=True):
+        assert letter["original_length"] == len(value)
+        assert letter["sha256"] == hashlib.sha256(value).hexdigest()
+        assert letter["truncated"]
+        assert value.startswith(letter["payload"])
+        assert len(letter["payload"]) > len(value) - 4096
+    # Restarted with a fresh log: the offsets were committed past the hostile messages.
+    async with services(kafka_bootstrap, topics, tmp_path / "again") as again:
+        rs = await again.consumer("RS")
+        gb = await again.publisher("GB")
+        last = alert()
+        await gb.publish(last)
+        await again.events.wait("alert.received", country="RS", alert_id=last["alert_id"])
+        assert rs.handled == 1
+    assert not again.events.named("message.deadlettered")
