@@ -15,6 +15,6 @@ def test_readme_acl_table_is_what_intelshare_acls_prints() -> None:
     result = CliRunner().invoke(app, ["acls"])
     assert result.exit_code == 0
     text = README.read_text(encoding="utf-8")
-    block = re.search(r"<summary>The whole table.*?```\n(.*?)```", text, re.S)
+    block = re.search(r"<summary>The whole table.*?```\n(.*?)```", text, re.DOTALL)
     assert block is not None
     assert block.group(1) == result.stdout
