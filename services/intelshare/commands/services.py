@@ -33,6 +33,7 @@ from intelshare.commands.options import (
     Prefix,
 )
 from intelshare.consumer.loop import Consumer
+from intelshare.contract import events
 from intelshare.demo.run import DemoOptions, LiveView, run_demo, summary_table
 from intelshare.errors import CheckFailed, SettingsError
 from intelshare.network.acls import ADMIN, AclChanges, network_acls
@@ -228,7 +229,7 @@ def producer(
         try:
             async with publisher:
                 lines = (
-                    from_json_lines(Path(source))
+                    from_json_lines(Path(source), stop=stop)
                     if source is not None
                     else from_generator(
                         AlertGenerator(
@@ -237,9 +238,9 @@ def producer(
                     )
                 )
                 # Where a run's clock starts: connected, before the first alert is read.
-                publisher.log.info("producer.started", source=source or "generator", rate=rate)
+                publisher.log.info(events.PRODUCER_READY, source=source or "generator", rate=rate)
                 published = await pump(publisher, lines, rate=rate, count=count, stop=stop)
-                publisher.log.info("producer.stopped", published=published)
+                publisher.log.info(events.PRODUCER_DONE, published=published)
         finally:
             remove()
 

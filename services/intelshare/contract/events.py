@@ -94,6 +94,10 @@ BROKER_REACHABLE: Final = "broker.reachable"
 """A client reached the broker after failed attempts."""
 CONSENT_NOT_USED: Final = "consent.not_used"
 """A consent answer arrived that was not acted on (refused, or the alert is not held)."""
+PRODUCER_READY: Final = "producer.ready"
+"""A producer command connected and starts reading its source (``source``, ``rate``)."""
+PRODUCER_DONE: Final = "producer.done"
+"""A producer command finished its source or was stopped (``published``: alerts published)."""
 KAFKA_CLIENT: Final = "kafka.client"
 """A Kafka client library's own warning (``logger``, ``message``), on standard error."""
 
@@ -107,6 +111,8 @@ SERVICE_EVENTS: Final = frozenset(
         BROKER_UNREACHABLE,
         BROKER_REACHABLE,
         CONSENT_NOT_USED,
+        PRODUCER_READY,
+        PRODUCER_DONE,
         KAFKA_CLIENT,
     }
 )

@@ -169,7 +169,24 @@ class Outbox:
             RequestRefused, AccessDenied: the broker refused one of them.
         """
         # Enqueue everything first (one batch, one round trip), then wait for every ack.
-        futures = [await send for send in sends]
+        return await self.confirmed(await self.enqueue(sends))
+
+    async def enqueue(self, sends: Sequence[Any]) -> list[asyncio.Future[RecordMetadata]]:
+        """Enqueue ``sends`` (coroutines of :meth:`write`) in order; their acknowledgements.
+
+        Raises:
+            BrokerUnavailable: one could not be enqueued.
+        """
+        return [await send for send in sends]
+
+    async def confirmed(
+        self, futures: Sequence[asyncio.Future[RecordMetadata]]
+    ) -> list[RecordMetadata]:
+        """Wait for every acknowledgement of ``futures`` (from :meth:`enqueue`).
+
+        Raises:
+            BrokerUnavailable: the broker did not acknowledge one of them.
+        """
         try:
             return list(await asyncio.gather(*futures))
         except KafkaError as error:

@@ -12,6 +12,7 @@ consent answers and onward sharing complete the handling rules.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from intelshare.contract import events
@@ -37,14 +38,36 @@ from intelshare.runtime.kafka import (
 from intelshare.runtime.lifecycle import Service
 
 if TYPE_CHECKING:
+    import asyncio
     from collections.abc import Callable, Mapping, Sequence
     from datetime import datetime
 
     from aiokafka import AIOKafkaProducer
+    from aiokafka.structs import RecordMetadata
 
     from intelshare.network.model import Network
     from intelshare.runtime.settings import Settings
     from intelshare.state.entries import Entry
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Pending:
+    """An alert revision checked and enqueued, waiting for the broker (:meth:`Publisher.settle`)."""
+
+    header: AlertHeader
+    """The revision's header."""
+    trace_id: str
+    """The trace id of every copy."""
+    fields: dict[str, Any]
+    """What every log event about it carries."""
+    addressed: list[str]
+    """Its recipients, in order, each once."""
+    allowed: list[str]
+    """The recipients the policy allowed (their copies come first in ``futures``)."""
+    results: dict[str, CopyResult]
+    """Refused recipients so far; :meth:`Publisher.settle` adds the written ones."""
+    futures: list[asyncio.Future[RecordMetadata]]
+    """One acknowledgement per write: the allowed copies, then the state entries."""
 
 
 class Publisher(Service):
@@ -142,10 +165,30 @@ class Publisher(Service):
         """Check and send one alert revision (an ALERT, UPDATE or REVOCATION) to its recipients.
 
         ``context`` adds fields to every log event (a replay passes ``scenario`` and ``step``).
+        The same as :meth:`enqueue` then :meth:`settle`.
 
         Raises:
             EncodeError: the record does not fit the Alert schema (logged, nothing sent).
             BrokerUnavailable: the broker did not acknowledge a copy.
+        """
+        return await self.settle(await self.enqueue(record, trace_id=trace_id, context=context))
+
+    async def enqueue(
+        self,
+        record: Mapping[str, Any],
+        *,
+        trace_id: str | None = None,
+        context: Mapping[str, Any] | None = None,
+    ) -> Pending:
+        """Check one alert revision and enqueue its copies, without waiting for the broker.
+
+        Refusals are logged at once; :meth:`settle` waits for the acknowledgements and logs
+        ``alert.sent``. Revisions enqueued one after another keep that order on each
+        partition (the producer is idempotent), so a caller may enqueue many before settling.
+
+        Raises:
+            EncodeError: the record does not fit the Alert schema (logged, nothing sent).
+            BrokerUnavailable: a copy could not be enqueued.
         """
         trace_id = trace_id or new_trace_id()
         extra = dict(context or {})
@@ -181,19 +224,37 @@ class Publisher(Service):
         entries: list[Entry] = []
         if allowed and header.originator == self.country:
             entries = outbox.sent_entries(header, allowed, data, trace_id)
-        acks = await outbox.acknowledged([*writes, *(outbox.write_state(e) for e in entries)])
-        for recipient, metadata in zip(allowed, acks, strict=False):
+        futures = await outbox.enqueue([*writes, *(outbox.write_state(e) for e in entries)])
+        return Pending(
+            header=header,
+            trace_id=trace_id,
+            fields=fields,
+            addressed=addressed,
+            allowed=allowed,
+            results=results,
+            futures=futures,
+        )
+
+    async def settle(self, pending: Pending) -> PublishResult:
+        """Wait until the broker has acknowledged every write of ``pending``; log ``alert.sent``.
+
+        Raises:
+            BrokerUnavailable: the broker did not acknowledge a copy.
+        """
+        acks = await self.outbox.confirmed(pending.futures)
+        header, results = pending.header, pending.results
+        for recipient, metadata in zip(pending.allowed, acks, strict=False):
             results[recipient] = CopyResult.written(recipient, metadata)
             self.log.info(
                 events.ALERT_SENT,
-                **fields,
+                **pending.fields,
                 recipient=recipient,
                 topic=metadata.topic,
                 partition=metadata.partition,
                 offset=metadata.offset,
                 latency_ms=latency_ms(header.created_at, self._clock()),
             )
-        return PublishResult.of(header, trace_id, (results[r] for r in addressed))
+        return PublishResult.of(header, pending.trace_id, (results[r] for r in pending.addressed))
 
     async def update(
         self,

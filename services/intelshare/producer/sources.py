@@ -1,31 +1,48 @@
 """Where a producer's alerts come from, and feeding them to a Publisher at a steady rate.
 
-Sources are the seeded generator (:mod:`intelshare.producer.generator`) or JSON lines: one Alert per
-line in the Avro JSON encoding (what ``intelshare decode`` prints), from a file or standard
-input. A line that is not a valid alert is logged as refused (rule ``invalid-record``, with
-its line number) and skipped; the producer carries on.
+Sources are the seeded generator (:mod:`intelshare.producer.generator`) or JSON lines: one
+Alert per line in the Avro JSON encoding (what ``intelshare decode`` prints), from a file or
+standard input. A line that is not a valid alert is logged as refused (rule
+``invalid-record``, with its line number) and skipped; the producer carries on.
+
+:func:`pump` keeps up to a window of alerts in flight: it checks and enqueues them one after
+another, in source order (so the idempotent producer keeps each case's order on its
+partition), while a second task waits for their acknowledgements in the same order and logs
+``alert.sent``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import stat
 import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Final
 
-from intelshare.contract import codec, events
+import orjson
+
+from intelshare.contract import avrojson, codec, events
 from intelshare.contract.schemas import default_registry
 from intelshare.errors import EncodeError, IntelshareError
 from intelshare.producer.outbox import INVALID_RECORD
 
+WINDOW: Final = 1024
+"""Alerts enqueued and not yet acknowledged, at most (the default of :func:`pump`).
+
+Enough to keep a few produce requests of a few hundred alerts each in flight; the memory it
+bounds is about a kilobyte per alert.
+"""
+
 if TYPE_CHECKING:
-    from collections.abc import AsyncGenerator, Callable, Iterable
+    from collections.abc import AsyncGenerator, Callable, Coroutine, Iterable
     from pathlib import Path
 
-    from intelshare.producer.publisher import Publisher
+    from intelshare.contract.schemas import Schema
+    from intelshare.producer.publisher import Pending, Publisher
     from intelshare.producer.results import PublishResult
     from intelshare.runtime.eventlog import EventLog
 
@@ -50,8 +67,11 @@ async def from_generator(alerts: Iterable[dict[str, Any]]) -> AsyncGenerator[Lin
 
 def parse_line(text: str, number: int) -> Line:
     """One JSON line as an Alert record (Avro JSON encoding of any Alert version)."""
-    errors: list[str] = []
     registry = default_registry()
+    record = _plain(registry.newest("Alert"), text)
+    if record is not None:
+        return Line(number=number, record=record)
+    errors: list[str] = []
     for schema in reversed(registry.versions("Alert")):  # newest first
         try:
             return Line(number=number, record=codec.from_json(schema, text))
@@ -60,8 +80,29 @@ def parse_line(text: str, number: int) -> Line:
     return Line(number=number, record=None, error=f"line {number}: {errors[0]}")
 
 
-async def from_json_lines(path: Path | None) -> AsyncGenerator[Line, None]:
+_CONVERTERS: dict[str, Callable[[Any], Any]] = {}
+
+
+def _plain(schema: Schema, text: str) -> dict[str, Any] | None:
+    # The fast reading (contract.avrojson); None sends the line to fastavro, which either
+    # reads it too or says precisely what is wrong with it.
+    convert = _CONVERTERS.get(schema.full_name)
+    if convert is None:
+        convert = _CONVERTERS[schema.full_name] = avrojson.converter(schema.parsed)
+    try:
+        record = convert(orjson.loads(text))
+    except (orjson.JSONDecodeError, avrojson.NotPlain):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+async def from_json_lines(
+    path: Path | None, *, stop: asyncio.Event | None = None
+) -> AsyncGenerator[Line, None]:
     """Alerts from a JSON-lines file, or standard input when ``path`` is None or ``-``.
+
+    A regular file is read directly; standard input and pipes are read by a thread, and
+    ``stop`` (when given) ends a wait for a line that has not come.
 
     Raises:
         IntelshareError: the file cannot be opened.
@@ -74,6 +115,29 @@ async def from_json_lines(path: Path | None) -> AsyncGenerator[Line, None]:
             stream = path.open(encoding="utf-8")
         except OSError as error:
             raise IntelshareError(f"{path}: cannot read: {error}") from error
+    texts = _from_file(stream) if _regular(stream) else _from_pipe(stream, stop)
+    number = 0
+    async for text in texts:
+        number += 1
+        if text.strip():
+            yield parse_line(text, number)
+
+
+def _regular(stream: IO[str]) -> bool:
+    try:
+        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
+async def _from_file(stream: IO[str]) -> AsyncGenerator[str, None]:
+    # A file on disk does not make the event loop wait: no thread, no hand-over per line.
+    with stream:
+        for text in stream:
+            yield text
+
+
+async def _from_pipe(stream: IO[str], stop: asyncio.Event | None) -> AsyncGenerator[str, None]:
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[str] = asyncio.Queue(maxsize=1000)
 
@@ -90,14 +154,27 @@ async def from_json_lines(path: Path | None) -> AsyncGenerator[Line, None]:
                 stream.close()
 
     threading.Thread(target=read, name="json-lines", daemon=True).start()
-    number = 0
-    while text := await queue.get():
-        number += 1
-        if text.strip():
-            yield parse_line(text, number)
+    while text := await _wait(queue.get(), stop):
+        yield text
 
 
-async def pump(
+async def _wait(get: Coroutine[Any, Any, str], stop: asyncio.Event | None) -> str:
+    # The next text, or "" as soon as stop is set (a quiet pipe must not delay a clean stop).
+    if stop is None:
+        return await get
+    reading = asyncio.ensure_future(get)
+    stopping = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({reading, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if reading.done():
+        return reading.result()
+    reading.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await reading
+    return ""
+
+
+async def pump(  # noqa: C901 - one loop: read, check, enqueue, pace, and its shutdown
     publisher: Publisher,
     lines: AsyncGenerator[Line, None],
     *,
@@ -105,49 +182,80 @@ async def pump(
     count: int | None,
     stop: asyncio.Event,
     on_result: Callable[[PublishResult], None] | None = None,
+    window: int = WINDOW,
 ) -> int:
     """Publish from ``lines`` at ``rate`` per second (0: as fast as acknowledged).
 
-    Stops after ``count`` alerts, at the end of the source, or when ``stop`` is set (the
-    alert in hand is finished first). Returns how many alerts were published.
+    Up to ``window`` alerts are in flight (enqueued, not yet acknowledged); they are
+    acknowledged and logged in the order they were read. Stops after ``count`` alerts, at
+    the end of the source, or when ``stop`` is set (the alerts in flight are finished
+    first). Returns how many alerts were published.
+
+    Raises:
+        BrokerUnavailable: the broker did not acknowledge a copy (nothing more is read).
     """
-    published = 0
-    interval = 1.0 / rate if rate > 0 else 0.0
-    next_at = time.monotonic()
     if count is not None and count <= 0:
         return 0
-    async with contextlib.aclosing(lines):
-        while (line := await _next(lines, stop)) is not None:
-            if line.record is None:
-                _refuse(publisher.log, line)
-                continue
-            try:
-                result = await publisher.publish(line.record)
-            except EncodeError:
-                continue  # logged as refused by the publisher
+    published = 0
+    in_flight: asyncio.Queue[Pending | None] = asyncio.Queue(max(1, window))
+
+    async def settle_in_order() -> None:
+        nonlocal published
+        while (pending := await in_flight.get()) is not None:
+            result = await publisher.settle(pending)
             published += 1
             if on_result is not None:
                 on_result(result)
-            if stop.is_set() or (count is not None and published >= count):
-                break
-            await _pace(interval, stop, next_at)
-            next_at = max(next_at + interval, time.monotonic() - interval)
+
+    settler = asyncio.create_task(settle_in_order(), name="pump-acks")
+    interval = 1.0 / rate if rate > 0 else 0.0
+    next_at = time.monotonic()
+    enqueued = 0
+    try:
+        async with contextlib.aclosing(lines):
+            while not stop.is_set() and not settler.done():
+                line = await anext(lines, None)
+                if line is None:
+                    break
+                if line.record is None:
+                    _refuse(publisher.log, line)
+                    continue
+                try:
+                    pending = await publisher.enqueue(line.record)
+                except EncodeError:
+                    continue  # logged as refused by the publisher
+                await _hand_over(in_flight, pending, settler)
+                enqueued += 1
+                if count is not None and enqueued >= count:
+                    break
+                await _pace(interval, stop, next_at)
+                next_at = max(next_at + interval, time.monotonic() - interval)
+        await _hand_over(in_flight, None, settler)
+        await settler
+    except BaseException:
+        settler.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await settler
+        raise
     return published
 
 
-async def _next(lines: AsyncGenerator[Line, None], stop: asyncio.Event) -> Line | None:
-    # The next line, or None at the end of the source or as soon as stop is set (a quiet
-    # pipe must not delay a clean stop).
-    reading = asyncio.ensure_future(anext(lines, None))
-    stopping = asyncio.ensure_future(stop.wait())
-    await asyncio.wait({reading, stopping}, return_when=asyncio.FIRST_COMPLETED)
-    stopping.cancel()
-    if not reading.done():
-        reading.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await reading
-        return None
-    return reading.result()
+async def _hand_over(
+    in_flight: asyncio.Queue[Pending | None], item: Pending | None, settler: asyncio.Task[None]
+) -> None:
+    # Wait for room in the window, unless the task that makes room has failed: then raise
+    # its error instead of waiting for ever.
+    if settler.done():
+        settler.result()
+        return
+    if not in_flight.full():
+        in_flight.put_nowait(item)
+        return
+    putting = asyncio.ensure_future(in_flight.put(item))
+    await asyncio.wait({putting, settler}, return_when=asyncio.FIRST_COMPLETED)
+    if not putting.done():
+        putting.cancel()
+        settler.result()
 
 
 async def _pace(interval: float, stop: asyncio.Event, next_at: float) -> None:

@@ -1,10 +1,12 @@
 """Structured logs: one JSON object per line for services, readable lines on a terminal.
 
 Each service gets its own :class:`EventLog` (several run in one process in the demo, each
-writing its own file), built on a structlog processor chain that stamps the common fields
-(``timestamp``, ``level``, ``event``, ``service``, ``country``), drops fields that do not
-apply, hands each event to listeners (the demo's live view, tests), mirrors audit events
-(:data:`intelshare.contract.events.ALL_EVENTS`) to the audit topic, and renders the line.
+writing its own file). Every event gets the common fields (``timestamp``, ``level``,
+``event``, ``service``, ``country``) first, loses fields that do not apply, goes to listeners
+(the demo's live view, tests), is mirrored to the audit topic when it is an audit event
+(:data:`intelshare.contract.events.ALL_EVENTS`), and is written as one line. JSON lines are
+built directly and rendered once with orjson (the same bytes go to the file and the audit
+topic); a terminal's readable lines go through structlog's ``ConsoleRenderer``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import time
 from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING, Any, Final, Protocol
 
+import orjson
 import structlog
 
 from intelshare.contract.events import ALL_EVENTS
@@ -30,6 +33,9 @@ EventDict = dict[str, Any]
 """One log event as data: the fields of :mod:`intelshare.contract.events`."""
 
 _FIRST: Final = ("timestamp", "level", "event", "service", "country")
+# Datetimes and dataclasses are rendered by str(), as json.dumps(default=str) would; orjson's
+# own ISO format for them would change what the lines say.
+_ORJSON_OPTIONS: Final = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
 class AuditSink(Protocol):
@@ -42,12 +48,17 @@ class AuditSink(Protocol):
 def utc_timestamp(moment: datetime | None = None) -> str:
     """ISO-8601 UTC with milliseconds and ``Z``, as every event's ``timestamp``."""
     moment = (moment or datetime.now(UTC)).astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    # isoformat truncates to milliseconds, as the format always did; "+00:00" becomes "Z".
+    return moment.isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def to_json(event: EventDict) -> str:
     """One event as one compact JSON line (no newline); non-JSON values become text."""
-    return json.dumps(event, ensure_ascii=False, separators=(",", ":"), default=str)
+    try:
+        return orjson.dumps(event, default=str, option=_ORJSON_OPTIONS).decode()
+    except orjson.JSONEncodeError:
+        # Integers beyond 64 bits, non-text keys: the standard library takes them.
+        return json.dumps(event, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
 def _add_timestamp(_: object, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -91,19 +102,20 @@ class EventLog:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._owned = path.open("a", encoding="utf-8", buffering=1)
         stream: Any = self._owned or output or sys.stdout
-        pretty = fmt == "pretty" or (fmt == "auto" and stream.isatty())
+        self._stream = stream
+        self._pretty = fmt == "pretty" or (fmt == "auto" and stream.isatty())
         self._listeners: list[Callable[[EventDict], None]] = []
         self._sink: AuditSink | None = None
         self._held: list[tuple[str, str, dict[str, Any]]] | None = None
-        # JSON is rendered once and the same text goes to the log and the audit topic.
-        last: list[Any] = (
-            [self._fan_out, structlog.dev.ConsoleRenderer(colors=stream.isatty(), sort_keys=False)]
-            if pretty
-            else [self._fan_out_json]
-        )
         self._logger = structlog.BoundLogger(
             structlog.WriteLogger(stream),
-            processors=[structlog.processors.add_log_level, _add_timestamp, _tidy, *last],
+            processors=[
+                structlog.processors.add_log_level,
+                _add_timestamp,
+                _tidy,
+                self._fan_out,
+                structlog.dev.ConsoleRenderer(colors=stream.isatty(), sort_keys=False),
+            ],
             context={"service": service, "country": country},
         )
 
@@ -156,12 +168,24 @@ class EventLog:
     def _emit(self, level: str, event: str, fields: dict[str, Any]) -> None:
         if self._held is not None:
             self._held.append((level, event, {"timestamp": utc_timestamp(), **fields}))
-        elif level == "info":
-            self._logger.info(event, **fields)
-        elif level == "warning":
-            self._logger.warning(event, **fields)
-        else:
-            self._logger.error(event, **fields)
+            return
+        if self._pretty:
+            getattr(self._logger, level)(event, **fields)
+            return
+        # The JSON path builds the event itself: the same fields, order and omissions as
+        # the console's processor chain, at a fraction of its cost per line.
+        common = {
+            "timestamp": fields.get("timestamp") or utc_timestamp(),
+            "level": level,
+            "event": event,
+            "service": fields.get("service", self.service),
+            "country": fields.get("country", self.country),
+        }
+        record = {k: v for k, v in common.items() if v is not None}
+        record.update({k: v for k, v in fields.items() if v is not None and k not in common})
+        line = self._share(record, to_json(record))
+        self._stream.write(line + "\n")
+        self._stream.flush()
 
     def close(self) -> None:
         """Close the log file this log opened (standard output stays open)."""
@@ -174,9 +198,6 @@ class EventLog:
     ) -> MutableMapping[str, Any]:
         self._share(event, None)
         return event
-
-    def _fan_out_json(self, _: object, __: str, event: MutableMapping[str, Any]) -> str:
-        return self._share(event, to_json(dict(event)))
 
     def _share(self, event: MutableMapping[str, Any], line: str | None) -> str:
         for listener in self._listeners:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
@@ -19,6 +20,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.cluster import ClusterMetadata
 from aiokafka.errors import KafkaError, TopicAuthorizationFailedError
+from aiokafka.partitioner import DefaultPartitioner, murmur2
 
 from intelshare.errors import BrokerUnavailable
 from intelshare.runtime.refusals import PRINCIPAL, access_denied, identity_refused, principal_of
@@ -37,6 +39,39 @@ their records: the consumer cuts dead letters to fit)."""
 TRANSACTION_TIMEOUT_MS: Final = 15_000
 """How long the broker lets a transaction stay open before it aborts it: bounds how long a
 crashed consumer's unfinished transaction holds back ``read_committed`` readers."""
+
+
+MAX_BATCH_BYTES: Final = 256 * 1024
+"""Largest record batch per partition (aiokafka's default is 16 KiB).
+
+At a steady rate a batch holds what ``linger_ms`` gathers, so this changes nothing there;
+when publishes pile up (a backlog, a replay) the batches grow while a request is in flight
+and one request carries hundreds of alerts instead of ~50, which is what bounds a loaded
+machine: each produce request costs a round trip and a system call or two.
+"""
+
+
+class KeyPartitioner:
+    """aiokafka's default partitioner, remembering each key's murmur2 hash.
+
+    The same partition for the same key as the default (and as Java clients), but keys
+    repeat — a case id for every alert of the case, the country for every audit event — and
+    the default computes the hash in pure Python for every record.
+    """
+
+    def __init__(self, remembered: int = 65_536) -> None:
+        """Remember up to ``remembered`` keys' hashes (least recently used go first)."""
+        self._hash = functools.lru_cache(maxsize=remembered)(_positive_murmur2)
+
+    def __call__(self, key: bytes | None, all_partitions: list[int], available: list[int]) -> int:
+        """The partition for ``key`` among ``all_partitions`` (random among available if None)."""
+        if key is None:
+            return int(DefaultPartitioner()(key, all_partitions, available))
+        return all_partitions[self._hash(key) % len(all_partitions)]
+
+
+def _positive_murmur2(key: bytes) -> int:
+    return int(murmur2(key)) & 0x7FFFFFFF
 
 
 def make_producer(
@@ -60,6 +95,8 @@ def make_producer(
             acks="all",
             enable_idempotence=True,
             linger_ms=linger_ms,
+            max_batch_size=MAX_BATCH_BYTES,
+            partitioner=KeyPartitioner(),
             request_timeout_ms=30_000,
             max_request_size=MAX_REQUEST_SIZE,
             transactional_id=transactional_id,
