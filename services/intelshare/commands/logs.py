@@ -2,8 +2,8 @@
 
 ``intelshare logs [OPTIONS] SOURCES...`` filters (the default sub-command, also reachable as
 ``intelshare logs filter``); ``trace``, ``stats`` and ``report`` are sub-commands. Sources are
-files, directories (searched for *.log, *.jsonl, *.ndjson and their .gz forms), or ``-``
-for standard input; with no source and a pipe on stdin, stdin is read.
+files, directories (searched for *.log, *.jsonl, *.ndjson, their rotations and .gz forms), or
+``-`` for standard input; with no source and a pipe on stdin, stdin is read.
 """
 
 from __future__ import annotations
@@ -75,7 +75,10 @@ logs_app = typer.Typer(
 Sources = Annotated[
     list[str] | None,
     typer.Argument(
-        help="Log files, directories (searched for *.log/*.jsonl/*.ndjson[.gz]) or - for stdin.",
+        help=(
+            "Log files, directories (searched for *.log/*.jsonl/*.ndjson, rotated and .gz too)"
+            " or - for stdin."
+        ),
         envvar="INTELSHARE_LOGS",
         show_default=False,
     ),

@@ -11,6 +11,7 @@ alerts' latencies for the chart. Every limit is stated on the page when it cuts 
 from __future__ import annotations
 
 import random
+import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
@@ -76,10 +77,11 @@ class AlertSummary:
 
     def add(self, event: LogEvent) -> None:
         """Take one event naming this alert into the summary."""
+        # Interned: tens of thousands of summaries share a handful of codes and levels.
         self.case_id = self.case_id or (event.case_id or "")
-        self.category = self.category or (event.text("category") or "")
-        self.tlp = self.tlp or (event.text("tlp") or "")
-        self.originator = self.originator or (event.originator or "")
+        self.category = self.category or sys.intern(event.text("category") or "")
+        self.tlp = self.tlp or sys.intern(event.text("tlp") or "")
+        self.originator = self.originator or sys.intern(event.originator or "")
         self.first = min(self.first, event.timestamp)
         _, target = route_of(event)
         name = event.event
@@ -231,9 +233,9 @@ class ReportCollector:
         summary.add(event)
         if alert_id in self._dropped and alert_id not in self._events:
             return  # evicted earlier: a trace with a hole would mislead
-        kept = self._events.setdefault(alert_id, [])
+        kept = self._events.setdefault(summary.alert_id, [])
         if len(kept) >= self._max_steps:
-            self._dropped.add(alert_id)
+            self._dropped.add(summary.alert_id)
             return
         kept.append(event)
         self._kept_events += 1
