@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
 
+    from intelshare.replay.engine import Outgoing
     from intelshare.scenario.files import CheckReport
-    from intelshare.scenario.timeline import Message
 
 STORY = """\
 name: timing
@@ -78,16 +78,9 @@ class SimulatedNetwork:
         stamp = utc_timestamp(self.clock.now() + timedelta(seconds=delay))
         self.observe({"timestamp": stamp, "event": name, **fields})
 
-    async def send(
-        self,
-        message: Message,
-        record: Mapping[str, Any],
-        *,
-        alert: Mapping[str, Any] | None,
-        context: Mapping[str, Any],
-    ) -> None:
+    async def send(self, outgoing: Outgoing) -> None:
         """Record the send and log what the services would."""
-        del alert, context
+        message, record = outgoing.message, outgoing.record
         self.sent.append((self.clock.monotonic(), message.kind, record))
         alert_id = record["alert_id"]
         if message.kind == "receipt":

@@ -32,7 +32,7 @@ def _write_stdout(data: bytes) -> None:
     out.flush()
 
 
-def encode(
+def encode_command(
     schema: Annotated[
         str,
         typer.Option(
@@ -57,7 +57,7 @@ def encode(
     _write_stdout(data.hex().encode() + b"\n" if hex_output else data)
 
 
-def decode(
+def decode_command(
     reader: Annotated[
         str | None,
         typer.Option(
@@ -95,7 +95,7 @@ def decode(
     _write_stdout(codec.to_json(decoded.reader, decoded.record).encode() + b"\n")
 
 
-def schemas(
+def schemas_command(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print JSON lines instead of a table.")
     ] = False,
@@ -130,6 +130,6 @@ def schemas(
 
 def register(app: typer.Typer) -> None:
     """Add ``encode``, ``decode`` and ``schemas`` to the intelshare command."""
-    app.command("encode")(encode)
-    app.command("decode")(decode)
-    app.command("schemas")(schemas)
+    app.command("encode")(encode_command)
+    app.command("decode")(decode_command)
+    app.command("schemas")(schemas_command)

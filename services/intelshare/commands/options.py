@@ -20,11 +20,11 @@ def setting_option(setting: str, *flags: str, help: str, show_default: bool = Tr
     return typer.Option(*flags, help=help, envvar=ENV[setting], show_default=show_default)
 
 
-Bootstrap = Annotated[
+BootstrapOption = Annotated[
     str,
     setting_option("bootstrap", "--bootstrap", "-b", help="Kafka bootstrap servers, host:port."),
 ]
-Country = Annotated[
+CountryOption = Annotated[
     str,
     setting_option(
         "country",
@@ -34,7 +34,7 @@ Country = Annotated[
         show_default=False,
     ),
 ]
-NetworkFile = Annotated[
+NetworkOption = Annotated[
     Path | None,
     setting_option(
         "network_path",
@@ -44,10 +44,10 @@ NetworkFile = Annotated[
         show_default=False,
     ),
 ]
-Prefix = Annotated[
+PrefixOption = Annotated[
     str, setting_option("topic_prefix", "--prefix", help="Prepended to every topic name.")
 ]
-FreshPrefix = Annotated[
+FreshPrefixOption = Annotated[
     str | None,
     setting_option(
         "topic_prefix",
@@ -58,7 +58,7 @@ FreshPrefix = Annotated[
     ),
 ]
 """``--prefix`` where leaving it out means more than the empty prefix (``replay``)."""
-GroupId = Annotated[
+GroupIdOption = Annotated[
     str | None,
     setting_option(
         "group_id",
@@ -67,7 +67,7 @@ GroupId = Annotated[
         show_default=False,
     ),
 ]
-LogFormat = Annotated[
+LogFormatOption = Annotated[
     str,
     setting_option(
         "log_format",
@@ -75,7 +75,7 @@ LogFormat = Annotated[
         help="json, pretty, or auto (pretty on a terminal, else JSON).",
     ),
 ]
-LogFile = Annotated[
+LogFileOption = Annotated[
     Path | None,
     setting_option(
         "log_file",
@@ -84,7 +84,7 @@ LogFile = Annotated[
         show_default=False,
     ),
 ]
-ConnectTimeout = Annotated[
+ConnectTimeoutOption = Annotated[
     float,
     setting_option(
         "connect_timeout",
@@ -92,7 +92,7 @@ ConnectTimeout = Annotated[
         help="Seconds to keep retrying an unreachable broker (0: forever).",
     ),
 ]
-ClockSkew = Annotated[
+ClockSkewOption = Annotated[
     float | None,
     setting_option(
         "clock_skew",
@@ -101,7 +101,7 @@ ClockSkew = Annotated[
         show_default=False,
     ),
 ]
-ClientConfig = Annotated[
+ClientConfigOption = Annotated[
     Path | None,
     setting_option(
         "client_config",
@@ -114,7 +114,7 @@ ClientConfig = Annotated[
         show_default=False,
     ),
 ]
-Instance = Annotated[
+InstanceOption = Annotated[
     str | None,
     setting_option(
         "instance",
@@ -124,7 +124,7 @@ Instance = Annotated[
         show_default=False,
     ),
 ]
-LogDir = Annotated[
+LogDirOption = Annotated[
     Path | None,
     typer.Option(
         "--log-dir",

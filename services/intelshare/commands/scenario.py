@@ -25,11 +25,11 @@ from rich.progress import (
 )
 
 from intelshare.commands.options import (
-    Bootstrap,
-    ClientConfig,
-    ConnectTimeout,
-    FreshPrefix,
-    LogDir,
+    BootstrapOption,
+    ClientConfigOption,
+    ConnectTimeoutOption,
+    FreshPrefixOption,
+    LogDirOption,
 )
 from intelshare.durations import format_duration, parse_duration
 from intelshare.errors import CheckFailed, ScenarioError, SettingsError
@@ -46,8 +46,7 @@ from intelshare.replay.session import KafkaSetup, fresh_prefix, replay_on_kafka
 from intelshare.runtime.eventlog import configure_library_logging
 from intelshare.runtime.settings import DEFAULT_BOOTSTRAP, Settings
 from intelshare.scenario.files import CheckReport, check_scenario, load_scenario
-from intelshare.scenario.generate import GenerateOptions
-from intelshare.scenario.generate import generate as generate_scenario
+from intelshare.scenario.generate import GenerateOptions, generate
 
 scenario_app = typer.Typer(
     name="scenario",
@@ -98,7 +97,7 @@ def check(file: FileArgument, seed: SeedOption = None) -> None:
 
 
 @scenario_app.command("generate")
-def generate(
+def generate_command(
     *,
     alerts: Annotated[int, typer.Option("--alerts", "-n", help="Number of new alerts.")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same file).")] = 1,
@@ -140,10 +139,10 @@ def generate(
         raise SettingsError(f"--countries: {', '.join(unknown)} not in the network")
     try:
         if output is None:
-            steps = generate_scenario(sys.stdout, network, options)
+            steps = generate(sys.stdout, network, options)
         else:
             with output.open("w", encoding="utf-8") as out:
-                steps = generate_scenario(out, network, options)
+                steps = generate(out, network, options)
     except ValueError as error:
         raise SettingsError(f"--countries: {error}") from error
     if output is not None:
@@ -162,8 +161,8 @@ def _offset(text: str | None, flag: str) -> timedelta | None:
 def replay(
     file: FileArgument,
     *,
-    bootstrap: Bootstrap = DEFAULT_BOOTSTRAP,
-    prefix: FreshPrefix = None,
+    bootstrap: BootstrapOption = DEFAULT_BOOTSTRAP,
+    prefix: FreshPrefixOption = None,
     speed: Annotated[
         float | None,
         typer.Option(
@@ -232,9 +231,9 @@ def replay(
             envvar="INTELSHARE_REPLAY_SETTLE",
         ),
     ] = 30.0,
-    log_dir: LogDir = None,
-    connect_timeout: ConnectTimeout = 30.0,
-    client_config: ClientConfig = None,
+    log_dir: LogDirOption = None,
+    connect_timeout: ConnectTimeoutOption = 30.0,
+    client_config: ClientConfigOption = None,
 ) -> None:
     """Replay a scenario into Kafka and check its expectations (exit 0 met, 1 failed).
 
@@ -281,7 +280,7 @@ def replay(
         delete_topics=with_consumers and prefix is None and not keep_topics,
         log_dir=log_dir,
     )
-    _run(report, setup, options)
+    _replay_live(report, setup, options)
 
 
 def _dry_run(report: CheckReport, options: ReplayOptions, *, records: bool) -> None:
@@ -304,7 +303,7 @@ def _expected_seconds(report: CheckReport, options: ReplayOptions) -> float:
     return max(0.0, (end - options.start).total_seconds()) / options.speed
 
 
-def _run(report: CheckReport, setup: KafkaSetup, options: ReplayOptions) -> None:
+def _replay_live(report: CheckReport, setup: KafkaSetup, options: ReplayOptions) -> None:
     assert report.scenario is not None
     assert report.outline is not None
     console = Console(stderr=True)

@@ -19,18 +19,18 @@ import typer
 from rich.console import Console
 
 from intelshare.commands.options import (
-    Bootstrap,
-    ClientConfig,
-    ClockSkew,
-    ConnectTimeout,
-    Country,
-    GroupId,
-    Instance,
-    LogDir,
-    LogFile,
-    LogFormat,
-    NetworkFile,
-    Prefix,
+    BootstrapOption,
+    ClientConfigOption,
+    ClockSkewOption,
+    ConnectTimeoutOption,
+    CountryOption,
+    GroupIdOption,
+    InstanceOption,
+    LogDirOption,
+    LogFileOption,
+    LogFormatOption,
+    NetworkOption,
+    PrefixOption,
 )
 from intelshare.consumer.loop import Consumer
 from intelshare.contract import events
@@ -72,9 +72,9 @@ def _run(main: Coroutine[Any, Any, T]) -> T:
 
 def topics(
     *,
-    bootstrap: Bootstrap = DEFAULT_BOOTSTRAP,
-    network: NetworkFile = None,
-    prefix: Prefix = "",
+    bootstrap: BootstrapOption = DEFAULT_BOOTSTRAP,
+    network: NetworkOption = None,
+    prefix: PrefixOption = "",
     partitions: Annotated[
         int,
         typer.Option("--partitions", help="Partitions per topic.", envvar="INTELSHARE_PARTITIONS"),
@@ -95,8 +95,8 @@ def topics(
             envvar="INTELSHARE_MIN_INSYNC_REPLICAS",
         ),
     ] = None,
-    connect_timeout: ConnectTimeout = 60.0,
-    client_config: ClientConfig = None,
+    connect_timeout: ConnectTimeoutOption = 60.0,
+    client_config: ClientConfigOption = None,
 ) -> None:
     """Create every topic the network needs (inboxes, receipts, dead letters, state, audit).
 
@@ -160,10 +160,10 @@ def topics(
 
 def producer(
     *,
-    country: Country,
-    bootstrap: Bootstrap = DEFAULT_BOOTSTRAP,
-    network: NetworkFile = None,
-    prefix: Prefix = "",
+    country: CountryOption,
+    bootstrap: BootstrapOption = DEFAULT_BOOTSTRAP,
+    network: NetworkOption = None,
+    prefix: PrefixOption = "",
     source: Annotated[
         str | None,
         typer.Option(
@@ -204,10 +204,10 @@ def producer(
             envvar="INTELSHARE_MISADDRESS",
         ),
     ] = 0.0,
-    log_format: LogFormat = "auto",
-    log_file: LogFile = None,
-    connect_timeout: ConnectTimeout = 60.0,
-    client_config: ClientConfig = None,
+    log_format: LogFormatOption = "auto",
+    log_file: LogFileOption = None,
+    connect_timeout: ConnectTimeoutOption = 60.0,
+    client_config: ClientConfigOption = None,
 ) -> None:
     """Publish alerts as COUNTRY: checked by the policy, one copy per allowed recipient."""
     settings = _service_settings(
@@ -249,17 +249,17 @@ def producer(
 
 def consumer(
     *,
-    country: Country,
-    bootstrap: Bootstrap = DEFAULT_BOOTSTRAP,
-    network: NetworkFile = None,
-    prefix: Prefix = "",
-    group_id: GroupId = None,
-    log_format: LogFormat = "auto",
-    log_file: LogFile = None,
-    connect_timeout: ConnectTimeout = 60.0,
-    clock_skew: ClockSkew = None,
-    client_config: ClientConfig = None,
-    instance: Instance = None,
+    country: CountryOption,
+    bootstrap: BootstrapOption = DEFAULT_BOOTSTRAP,
+    network: NetworkOption = None,
+    prefix: PrefixOption = "",
+    group_id: GroupIdOption = None,
+    log_format: LogFormatOption = "auto",
+    log_file: LogFileOption = None,
+    connect_timeout: ConnectTimeoutOption = 60.0,
+    clock_skew: ClockSkewOption = None,
+    client_config: ClientConfigOption = None,
+    instance: InstanceOption = None,
 ) -> None:
     """Receive COUNTRY's alerts and receipts: check, log, answer; until SIGTERM/SIGINT."""
     settings = _service_settings(
@@ -281,11 +281,11 @@ def consumer(
 
 def demo(
     *,
-    bootstrap: Bootstrap = DEFAULT_BOOTSTRAP,
+    bootstrap: BootstrapOption = DEFAULT_BOOTSTRAP,
     duration: Annotated[
         float, typer.Option("--duration", "-d", help="Seconds to send alerts for.")
     ] = 60.0,
-    log_dir: LogDir = None,
+    log_dir: LogDirOption = None,
     rate: Annotated[
         float, typer.Option("--rate", help="Alerts per second from each country.")
     ] = 0.25,
@@ -296,13 +296,13 @@ def demo(
             "--misaddress", help="Fraction of alerts also addressed where policy refuses."
         ),
     ] = 0.05,
-    network: NetworkFile = None,
-    prefix: Prefix = "",
+    network: NetworkOption = None,
+    prefix: PrefixOption = "",
     create_topics: Annotated[
         bool,
         typer.Option("--create-topics/--no-create-topics", help="Create the topics first."),
     ] = True,
-    client_config: ClientConfig = None,
+    client_config: ClientConfigOption = None,
 ) -> None:
     """Run a producer and a consumer for every country of the network, with a live view.
 
@@ -357,8 +357,8 @@ def demo(
 
 def acls(
     *,
-    network: NetworkFile = None,
-    prefix: Prefix = "",
+    network: NetworkOption = None,
+    prefix: PrefixOption = "",
     fmt: Annotated[
         str, typer.Option("--format", "-f", help="table for people, json for programs.")
     ] = "table",

@@ -22,13 +22,11 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from intelshare.network.model import Network
-
-Copy = tuple[str, int, str]
-"""Alert id, revision, recipient."""
+    from intelshare.state.entries import Copy
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class CheckReport:
+class DemoReport:
     """What the check found."""
 
     sent: int
@@ -50,7 +48,7 @@ class CheckReport:
         return not self.problems
 
 
-def check_events(network: Network, logged: Iterable[dict[str, Any]]) -> CheckReport:
+def check_events(network: Network, logged: Iterable[dict[str, Any]]) -> DemoReport:
     """Judge a run from its events (any order, any mix of countries and services)."""
     sent: dict[Copy, dict[str, Any]] = {}
     received: Counter[Copy] = Counter()
@@ -62,19 +60,19 @@ def check_events(network: Network, logged: Iterable[dict[str, Any]]) -> CheckRep
         name = event.get("event")
         counts[str(name)] += 1
         if name in (events.ALERT_SENT, events.ALERT_SHARED_ONWARD):
-            sent[_copy(event, "recipient")] = event
+            sent[copy_of(event, "recipient")] = event
         elif name in (events.ALERT_RECEIVED, events.ALERT_REVOKED):
-            received[_copy(event, "country")] += 1
+            received[copy_of(event, "country")] += 1
             arrivals.append(event)
         elif name == events.RECEIPT_RECEIVED:
-            receipts.add(_copy(event, "receipt_from"))
+            receipts.add(copy_of(event, "receipt_from"))
         elif name == events.MESSAGE_DEADLETTERED:
             problems.append(
                 f"{event.get('country')}: dead letter from {event.get('topic')}"
                 f"[{event.get('partition')}]@{event.get('offset')}: {event.get('error')}"
             )
     for event in arrivals:
-        copy = _copy(event, "country")
+        copy = copy_of(event, "country")
         if copy not in sent:
             problems.append(f"{copy[2]} logged {copy[0]} r{copy[1]} but no alert.sent names it")
         elif not _covered(network, event):
@@ -85,7 +83,7 @@ def check_events(network: Network, logged: Iterable[dict[str, Any]]) -> CheckRep
     problems += [
         f"{c[0]} r{c[1]} sent to {c[2]}: no receipt came back" for c in sent if c not in receipts
     ]
-    return CheckReport(
+    return DemoReport(
         sent=len(sent),
         received=counts[events.ALERT_RECEIVED],
         revoked=counts[events.ALERT_REVOKED],
@@ -95,7 +93,8 @@ def check_events(network: Network, logged: Iterable[dict[str, Any]]) -> CheckRep
     )
 
 
-def _copy(event: dict[str, Any], who: str) -> Copy:
+def copy_of(event: dict[str, Any], who: str) -> Copy:
+    """The copy an event is about: alert id, revision, and the country named by ``who``."""
     return (str(event.get("alert_id")), int(event.get("revision") or 0), str(event.get(who)))
 
 

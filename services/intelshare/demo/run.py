@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
@@ -22,11 +21,11 @@ from rich.table import Table
 from intelshare.consumer.loop import Consumer
 from intelshare.contract import events
 from intelshare.contract.markings import tlp_label
-from intelshare.demo.check import CheckReport, check_events
+from intelshare.demo.check import DemoReport, check_events, copy_of
 from intelshare.producer.generator import AlertGenerator
 from intelshare.producer.publisher import Publisher
 from intelshare.producer.sources import from_generator, pump
-from intelshare.runtime.eventlog import EventLog
+from intelshare.runtime.eventlog import EventLog, service_log
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -57,13 +56,6 @@ class DemoOptions:
     """Folder for one JSON log per service; None keeps logs in memory only."""
     drain_timeout: float = 20.0
     """Seconds to wait after the producers stop for the last receipts."""
-
-
-class _Discard(io.TextIOBase):
-    """An output that forgets what is written (logs kept in memory only)."""
-
-    def write(self, text: str) -> int:
-        return len(text)
 
 
 class LiveView:
@@ -137,7 +129,7 @@ async def run_demo(
     *,
     stop: asyncio.Event | None = None,
     listeners: tuple[Callable[[dict[str, Any]], None], ...] = (),
-) -> CheckReport:
+) -> DemoReport:
     """Run every country's producer and consumer, then judge the run from its events.
 
     ``stop`` ends the sending early (a signal); draining and judging still happen.
@@ -145,11 +137,9 @@ async def run_demo(
     stop = stop or asyncio.Event()
     collected: list[dict[str, Any]] = []
     async with contextlib.AsyncExitStack() as stack:
-        devnull: Any = _Discard()
 
         def log_for(service: str, country: str) -> EventLog:
-            path = options.log_dir / f"{service}-{country}.log" if options.log_dir else None
-            log = EventLog(service=service, country=country, fmt="json", output=devnull, path=path)
+            log = service_log(service, country, options.log_dir)
             log.add_listener(collected.append)
             for listener in listeners:
                 log.add_listener(listener)
@@ -209,20 +199,18 @@ async def _drain(
     # Wait until every sent copy has its receipt (or time runs out, or a consumer died).
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline and not any(t.done() for t in receiving):
-        sent = {_copy(e, "recipient") for e in collected if e.get("event") == events.ALERT_SENT}
+        sent = {copy_of(e, "recipient") for e in collected if e.get("event") == events.ALERT_SENT}
         answered = {
-            _copy(e, "receipt_from") for e in collected if e.get("event") == events.RECEIPT_RECEIVED
+            copy_of(e, "receipt_from")
+            for e in collected
+            if e.get("event") == events.RECEIPT_RECEIVED
         }
         if sent <= answered:
             return
         await asyncio.sleep(0.25)
 
 
-def _copy(event: dict[str, Any], who: str) -> tuple[object, object, object]:
-    return (event.get("alert_id"), event.get("revision"), event.get(who))
-
-
-def summary_table(report: CheckReport) -> Table:
+def summary_table(report: DemoReport) -> Table:
     """The run's totals as a table."""
     table = Table("sent", "received", "revoked", "receipts", "refused", "problems")
     table.add_row(

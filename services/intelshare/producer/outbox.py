@@ -91,8 +91,8 @@ class Outbox:
         except EncodeError as error:
             self.log.info(
                 events.ALERT_REFUSED,
-                alert_id=_text(record.get("alert_id")),
-                case_id=_text(record.get("case_id")),
+                alert_id=_str_or_none(record.get("alert_id")),
+                case_id=_str_or_none(record.get("case_id")),
                 trace_id=trace_id,
                 rule=INVALID_RECORD,
                 reason=str(error),
@@ -193,5 +193,5 @@ class Outbox:
             raise kafka_failure(error, self.producer, "WRITE", "a record") from error
 
 
-def _text(value: object) -> str | None:
+def _str_or_none(value: object) -> str | None:
     return value if isinstance(value, str) else None

@@ -218,7 +218,7 @@ async def pump(  # noqa: C901 - one loop: read, check, enqueue, pace, and its sh
                 if line is None:
                     break
                 if line.record is None:
-                    _refuse(publisher.log, line)
+                    _log_invalid(publisher.log, line)
                     continue
                 try:
                     pending = await publisher.enqueue(line.record)
@@ -266,5 +266,5 @@ async def _pace(interval: float, stop: asyncio.Event, next_at: float) -> None:
             await asyncio.wait_for(stop.wait(), delay)
 
 
-def _refuse(log: EventLog, line: Line) -> None:
+def _log_invalid(log: EventLog, line: Line) -> None:
     log.info(events.ALERT_REFUSED, rule=INVALID_RECORD, reason=line.error, line=line.number)

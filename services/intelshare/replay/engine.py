@@ -21,7 +21,7 @@ from intelshare.contract import events as ev
 from intelshare.contract.alerts import to_millis
 from intelshare.scenario.expectations import Evaluator, Result, Status
 from intelshare.scenario.files import PauseStep, iter_steps
-from intelshare.scenario.timeline import Entry, Message, TimelineBuilder, end_of
+from intelshare.scenario.timeline import StepMessage, TimelineBuilder, TimelineEntry, end_of
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
@@ -65,22 +65,25 @@ class ReplayOptions:
     """Sends in flight at once (steps about an earlier alert wait for the ones before)."""
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Outgoing:
+    """One timeline message ready to publish."""
+
+    message: StepMessage
+    """What the timeline says is sent, by whom, to whom."""
+    record: Mapping[str, Any]
+    """The record as published: restamped to the real clock."""
+    alert: Mapping[str, Any] | None
+    """For consent requests and onward sharing: the alert as it was published."""
+    context: Mapping[str, Any]
+    """Fields for every log event of the send (scenario, step)."""
+
+
 class Sender(Protocol):
     """Publishes one timeline message as its sending country."""
 
-    async def send(
-        self,
-        message: Message,
-        record: Mapping[str, Any],
-        *,
-        alert: Mapping[str, Any] | None,
-        context: Mapping[str, Any],
-    ) -> None:
-        """Publish ``message`` as ``record`` (restamped to the real clock).
-
-        ``alert``: for consent requests and onward sharing, the alert as it was published.
-        ``context``: fields for every log event of the send (scenario, step).
-        """
+    async def send(self, outgoing: Outgoing) -> None:
+        """Publish ``outgoing.record`` as ``outgoing.message``'s sender."""
         ...
 
 
@@ -164,7 +167,7 @@ def restamp(record: Mapping[str, Any], kind: str, shift: timedelta) -> dict[str,
     return moved
 
 
-def timeline(report: CheckReport) -> Iterator[Entry]:
+def timeline(report: CheckReport) -> Iterator[TimelineEntry]:
     """The entries of a checked scenario, streamed from its file."""
     assert report.scenario is not None
     assert report.outline is not None
@@ -260,7 +263,7 @@ class Replay:
             duplicates=dict(outcome.duplicates),
         )
 
-    async def _send(self, entry: Entry) -> None:
+    async def _send(self, entry: TimelineEntry) -> None:
         message = entry.message
         assert message is not None
         about_earlier = message.kind != "alert" or message.record.get("revision", 1) > 1
@@ -281,19 +284,14 @@ class Replay:
         context = {"scenario": self.scenario.name, "step": entry.step.index}
         self.outcome.ours.add(message.alert_id)
         await self._slots.acquire()
-        task = asyncio.create_task(self._publish(message, record, alert, context))
+        outgoing = Outgoing(message=message, record=record, alert=alert, context=context)
+        task = asyncio.create_task(self._publish(outgoing))
         self._in_flight.add(task)
         task.add_done_callback(self._in_flight.discard)
 
-    async def _publish(
-        self,
-        message: Message,
-        record: Mapping[str, Any],
-        alert: Mapping[str, Any] | None,
-        context: Mapping[str, Any],
-    ) -> None:
+    async def _publish(self, outgoing: Outgoing) -> None:
         try:
-            await self.sender.send(message, record, alert=alert, context=context)
+            await self.sender.send(outgoing)
             self.published += 1
             if self.progress is not None:
                 self.progress(self.published)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +27,7 @@ from intelshare.errors import BrokerUnavailable, IntelshareError
 from intelshare.network.model import audit_topic, receipts_topic
 from intelshare.producer.publisher import Publisher
 from intelshare.producer.results import new_trace_id
-from intelshare.runtime.eventlog import EventLog
+from intelshare.runtime.eventlog import service_log
 from intelshare.runtime.kafka import connect, make_consumer, topic_partitions
 
 if TYPE_CHECKING:
@@ -36,22 +35,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from intelshare.network.model import Network
+    from intelshare.replay.engine import Outgoing
     from intelshare.runtime.settings import Settings
-    from intelshare.scenario.timeline import Message
-
-
-class _Discard(io.TextIOBase):
-    """An output that forgets what is written (the events are in the audit topic anyway)."""
-
-    def write(self, text: str) -> int:
-        return len(text)
-
-
-def service_log(service: str, country: str, log_dir: Path | None) -> EventLog:
-    """A service's JSON event log: ``<log_dir>/<service>-<CC>.log``, or nowhere."""
-    path = log_dir / f"{service}-{country}.log" if log_dir is not None else None
-    discard: Any = _Discard()
-    return EventLog(service=service, country=country, fmt="json", output=discard, path=path)
 
 
 class CountrySenders:
@@ -83,33 +68,27 @@ class CountrySenders:
         self._publishers[country] = publisher
         return publisher
 
-    async def send(
-        self,
-        message: Message,
-        record: Mapping[str, Any],
-        *,
-        alert: Mapping[str, Any] | None,
-        context: Mapping[str, Any],
-    ) -> None:
+    async def send(self, outgoing: Outgoing) -> None:
         """Publish one message as its sending country."""
+        message, record, context = outgoing.message, outgoing.record, outgoing.context
         publisher = await self.publisher(message.sender)
         if message.kind == "alert":
             await publisher.publish(record, context=context)
         elif message.kind == "receipt":
-            await _receipt(publisher, record, context)
+            await _send_receipt(publisher, record, context)
         elif message.kind == "consent_request":
-            assert alert is not None
+            assert outgoing.alert is not None
             await publisher.request_consent(
-                alert,
+                outgoing.alert,
                 onward_to=record["onward_to"],
                 reason=record["reason"],
                 consent_id=record["consent_id"],
                 context=context,
             )
         else:
-            assert alert is not None
+            assert outgoing.alert is not None
             await publisher.share_onward(
-                alert, onward_to=message.to, consent_id=None, context=context
+                outgoing.alert, onward_to=message.to, consent_id=None, context=context
             )
 
     async def stop(self) -> None:
@@ -122,7 +101,7 @@ class CountrySenders:
             publisher.log.close()
 
 
-async def _receipt(
+async def _send_receipt(
     publisher: Publisher, record: Mapping[str, Any], context: Mapping[str, Any]
 ) -> None:
     """A recipient's answer (hit, no hit, actioned) on the originator's receipts topic."""
@@ -181,7 +160,7 @@ class AuditReader:
             partitions = (await topic_partitions(consumer, [self.topic])).get(self.topic)
             assigned = [TopicPartition(self.topic, p) for p in sorted(partitions or ())]
             if not assigned:
-                _missing(self.topic, settings)
+                _no_topic(self.topic, settings)
             consumer.assign(assigned)
             ends = await consumer.end_offsets(assigned)
             for tp in assigned:
@@ -225,7 +204,7 @@ class AuditReader:
             await self._consumer.stop()
 
 
-def _missing(topic: str, settings: Settings) -> None:
+def _no_topic(topic: str, settings: Settings) -> None:
     raise IntelshareError(
         f"topic {topic} does not exist at {settings.bootstrap}; create the network's topics "
         "(intelshare topics), or replay with --with-consumers"

@@ -17,7 +17,7 @@ from intelshare.scenario.files import PauseStep
 
 if TYPE_CHECKING:
     from intelshare.replay.engine import ReplayReport
-    from intelshare.scenario.timeline import Entry
+    from intelshare.scenario.timeline import TimelineEntry
 
 _LATENCY_KINDS = frozenset({"receives", "receipt", "revoked"})
 """Expectations whose observed time is a latency (how long after sending)."""
@@ -29,7 +29,7 @@ _VERBS = {
 }
 
 
-def timeline_line(entry: Entry) -> str:
+def timeline_line(entry: TimelineEntry) -> str:
     """One line of a dry run: when, who, what, about which alert, to whom."""
     at = f"+{format_duration(entry.step.at):<9}"
     stamp = entry.time.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -54,7 +54,7 @@ def timeline_line(entry: Entry) -> str:
     )
 
 
-def timeline_json(entry: Entry) -> str:
+def timeline_json(entry: TimelineEntry) -> str:
     """One JSON line of a dry run with the full record (``--records``)."""
     message = entry.message
     payload: dict[str, Any] = {

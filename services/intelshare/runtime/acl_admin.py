@@ -47,14 +47,14 @@ class AclError(IntelshareError):
     """The broker refused to show or change its ACLs (e.g. the client is not the admin)."""
 
 
-def _name(table: dict[str, int], code: int) -> str:
+def _name_of_code(table: dict[str, int], code: int) -> str:
     for name, value in table.items():
         if value == code:
             return name
     return str(code)
 
 
-def _rule(binding: AclBinding) -> tuple[Any, ...]:
+def _binding_key(binding: AclBinding) -> tuple[Any, ...]:
     return (
         RESOURCE_TYPES[binding.resource_type],
         binding.resource_name,
@@ -81,7 +81,7 @@ class _Create(Request[CreateAclsRequest_v1]):  # type: ignore[misc]  # aiokafka 
         self.bindings = bindings
 
     def build(self, request_struct_class: type[CreateAclsRequest_v1]) -> CreateAclsRequest_v1:
-        return request_struct_class([_rule(b) for b in self.bindings])
+        return request_struct_class([_binding_key(b) for b in self.bindings])
 
 
 class _Delete(Request[DeleteAclsRequest_v1]):  # type: ignore[misc]  # aiokafka ships no type information
@@ -92,7 +92,7 @@ class _Delete(Request[DeleteAclsRequest_v1]):  # type: ignore[misc]  # aiokafka 
 
     def build(self, request_struct_class: type[DeleteAclsRequest_v1]) -> DeleteAclsRequest_v1:
         # A filter with every field given matches exactly that one rule.
-        return request_struct_class([_rule(b) for b in self.bindings])
+        return request_struct_class([_binding_key(b) for b in self.bindings])
 
 
 def _check(code: int, message: str | None, doing: str) -> None:
@@ -116,11 +116,11 @@ async def broker_acls(admin: AIOKafkaAdminClient) -> tuple[AclBinding, ...]:
         for who, _host, operation, _permission in acls:
             found.append(
                 AclBinding(
-                    resource_type=_name(RESOURCE_TYPES, resource_type),
+                    resource_type=_name_of_code(RESOURCE_TYPES, resource_type),
                     resource_name=name,
-                    pattern=_name(PATTERN_TYPES, pattern),
+                    pattern=_name_of_code(PATTERN_TYPES, pattern),
                     principal=who,
-                    operation=_name(OPERATIONS, operation),
+                    operation=_name_of_code(OPERATIONS, operation),
                 )
             )
     return tuple(sorted(found))

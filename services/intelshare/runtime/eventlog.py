@@ -11,6 +11,7 @@ topic); a terminal's readable lines go through structlog's ``ConsoleRenderer``.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import sys
@@ -52,7 +53,7 @@ def utc_timestamp(moment: datetime | None = None) -> str:
     return moment.isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
-def to_json(event: EventDict) -> str:
+def event_json(event: EventDict) -> str:
     """One event as one compact JSON line (no newline); non-JSON values become text."""
     try:
         return orjson.dumps(event, default=str, option=_ORJSON_OPTIONS).decode()
@@ -183,7 +184,7 @@ class EventLog:
         }
         record = {k: v for k, v in common.items() if v is not None}
         record.update({k: v for k, v in fields.items() if v is not None and k not in common})
-        line = self._share(record, to_json(record))
+        line = self._share(record, event_json(record))
         self._stream.write(line + "\n")
         self._stream.flush()
 
@@ -203,7 +204,7 @@ class EventLog:
         for listener in self._listeners:
             listener(dict(event))
         if self._sink is not None and event.get("event") in ALL_EVENTS:
-            line = line if line is not None else to_json(dict(event))
+            line = line if line is not None else event_json(dict(event))
             self._sink.offer(str(event.get("country", "")), line.encode())
         return line or ""
 
@@ -250,7 +251,7 @@ class _JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        return to_json(event)
+        return event_json(event)
 
 
 def configure_library_logging(
@@ -276,3 +277,22 @@ def configure_library_logging(
     root.handlers[:] = [handler]
     root.setLevel(level)
     root.propagate = False
+
+
+class _Discard(io.TextIOBase):
+    """An output that forgets what is written (a log kept in a file or in listeners only)."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+
+def service_log(service: str, country: str, log_dir: Path | None) -> EventLog:
+    """One of several services' JSON logs in one process: ``<log_dir>/<service>-<CC>.log``.
+
+    Without ``log_dir`` the lines go nowhere; the events still reach the log's listeners and
+    the audit topic (the demo and the replay run a dozen services, whose mixed lines on one
+    terminal would help nobody).
+    """
+    path = log_dir / f"{service}-{country}.log" if log_dir is not None else None
+    discard: Any = _Discard()
+    return EventLog(service=service, country=country, fmt="json", output=discard, path=path)

@@ -168,7 +168,7 @@ def _build(  # noqa: PLR0911 - one return per kind reads best
             text=f"{text['to']} gets a receipt{status} from {text['from']} for {alert}{late}",
         )
     if kind == "refused":
-        match = {"country": text["from"], "recipient": text["to"]} | _rule(text)
+        match = {"country": text["from"], "recipient": text["to"]} | _rule_field(text)
         return Expectation(
             kind=kind,
             where=where,
@@ -183,7 +183,7 @@ def _build(  # noqa: PLR0911 - one return per kind reads best
             kind=kind,
             where=where,
             event=ev.ALERT_REJECTED,
-            match={"country": text["country"]} | _rule(text),
+            match={"country": text["country"]} | _rule_field(text),
             alert=alert,
             at_least=1,
             text=f"{text['country']} rejects {alert or 'an alert'}{_why(text)}",
@@ -201,7 +201,7 @@ def _build(  # noqa: PLR0911 - one return per kind reads best
     return _count(reader, node, fields, text)
 
 
-def _rule(text: dict[str, str]) -> dict[str, str]:
+def _rule_field(text: dict[str, str]) -> dict[str, str]:
     return {"rule": text["rule"]} if "rule" in text else {}
 
 

@@ -49,7 +49,7 @@ SCHEMA_OF: Final[dict[str, str]] = {
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Message:
+class StepMessage:
     """One message a country publishes at a step."""
 
     kind: MessageKind
@@ -71,14 +71,14 @@ class Message:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Entry:
+class TimelineEntry:
     """One step placed on the timeline."""
 
     step: AnyStep
     """The step as the file wrote it."""
     time: datetime
     """When it happens in the scenario's calendar (start + offset)."""
-    message: Message | None
+    message: StepMessage | None
     """What it publishes; None for a pause."""
 
 
@@ -92,7 +92,7 @@ def scenario_alert_id(seed: str, originator: str, name: str) -> str:
     return alert_id_for(originator, f"{seed}/{name}")
 
 
-def _fields(defaults: AlertFields, fields: AlertFields) -> dict[str, Any]:
+def _set_fields(defaults: AlertFields, fields: AlertFields) -> dict[str, Any]:
     """The given fields, step first then defaults, as a dict of the set ones."""
     merged: dict[str, Any] = {}
     for source in (defaults, fields):
@@ -119,7 +119,7 @@ def grading_record(grading: Grading) -> dict[str, Any]:
     return {"source": int(grading.source), "intelligence": grading.information}
 
 
-def _times(given: Mapping[str, Any], when: datetime) -> dict[str, Any]:
+def _alert_times(given: Mapping[str, Any], when: datetime) -> dict[str, Any]:
     times: dict[str, Any] = {}
     if "valid_until" in given:
         times["valid_until"] = to_millis(given["valid_until"].resolve(when))
@@ -151,7 +151,7 @@ def _changes(given: Mapping[str, Any], when: datetime, ids: Mapping[str, str]) -
             record[field] = list(given[key])
     if "grading" in given:
         record["grading"] = grading_record(given["grading"])
-    record.update(_times(given, when))
+    record.update(_alert_times(given, when))
     if "related" in given:
         record["related_alert_ids"] = [ids[name] for name in given["related"] if name in ids]
     for name, items in (given.get("subjects") or {}).items():
@@ -162,7 +162,7 @@ def _changes(given: Mapping[str, Any], when: datetime, ids: Mapping[str, str]) -
 def build_alert(scenario: Scenario, step: AlertStep, ids: Mapping[str, str]) -> dict[str, Any]:
     """The Alert record of a new-alert step (``ids``: alert ids of earlier local names)."""
     when = scenario.start + step.at
-    given = _fields(scenario.defaults, step.fields)
+    given = _set_fields(scenario.defaults, step.fields)
     changes = _changes(given, when, ids)
     record = new_alert(
         originator=step.originator,
@@ -187,8 +187,8 @@ def build_update(
 ) -> dict[str, Any]:
     """The next revision of ``previous`` with the step's changes."""
     when = scenario.start + step.at
-    changes = _changes(_fields(_NO_FIELDS, step.fields), when, ids)
-    if "case" in _fields(_NO_FIELDS, step.fields):
+    changes = _changes(_set_fields(_NO_FIELDS, step.fields), when, ids)
+    if "case" in _set_fields(_NO_FIELDS, step.fields):
         changes["case_id"] = step.fields.case
     return revise(previous, created_at=when, **changes)
 
@@ -208,12 +208,12 @@ class TimelineBuilder:
             self._records[name] = record
             self._ids[name] = record["alert_id"]
 
-    def entry(self, step: AnyStep) -> Entry:
+    def entry(self, step: AnyStep) -> TimelineEntry:
         """The entry for one step (steps must come in file order)."""
         time = self.scenario.start + step.at
-        return Entry(step=step, time=time, message=self._message(step, to_millis(time)))
+        return TimelineEntry(step=step, time=time, message=self._message(step, to_millis(time)))
 
-    def _message(self, step: AnyStep, when: datetime) -> Message | None:
+    def _message(self, step: AnyStep, when: datetime) -> StepMessage | None:
         if isinstance(step, PauseStep):
             return None
         if isinstance(step, AlertStep):
@@ -231,7 +231,7 @@ class TimelineBuilder:
             return _alert_message(step.name, record)
         return self._exchange(step, previous, when)
 
-    def _exchange(self, step: AnyStep, alert: dict[str, Any], when: datetime) -> Message:
+    def _exchange(self, step: AnyStep, alert: dict[str, Any], when: datetime) -> StepMessage:
         """Receipts, consent and onward sharing about an earlier alert."""
         seed = self.scenario.seed
         originator = alert["originator"]["country"]
@@ -252,7 +252,7 @@ class TimelineBuilder:
                 "note": step.note,
                 "sent_at": when,
             }
-            return Message(
+            return StepMessage(
                 kind="receipt", sender=step.by, to=(originator,), record=receipt, **common
             )
         if isinstance(step, ConsentRequestStep):
@@ -265,7 +265,7 @@ class TimelineBuilder:
                 "reason": step.reason,
                 "requested_at": when,
             }
-            return Message(
+            return StepMessage(
                 kind="consent_request",
                 sender=step.by,
                 to=(originator,),
@@ -276,16 +276,16 @@ class TimelineBuilder:
         assert isinstance(step, ShareOnwardStep)
         hops = list(alert.get("hop_path") or [originator])
         shared = {**alert, "hop_path": [*hops, step.by]}
-        return Message(kind="share_onward", sender=step.by, to=step.to, record=shared, **common)
+        return StepMessage(kind="share_onward", sender=step.by, to=step.to, record=shared, **common)
 
-    def entries(self, steps: Iterable[AnyStep]) -> Iterator[Entry]:
+    def entries(self, steps: Iterable[AnyStep]) -> Iterator[TimelineEntry]:
         """Entries for a stream of steps, lazily."""
         for step in steps:
             yield self.entry(step)
 
 
-def _alert_message(name: str, record: dict[str, Any]) -> Message:
-    return Message(
+def _alert_message(name: str, record: dict[str, Any]) -> StepMessage:
+    return StepMessage(
         kind="alert",
         sender=record["originator"]["country"],
         to=tuple(record["recipients"]),
