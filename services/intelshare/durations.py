@@ -2,7 +2,9 @@
 
 Units run from days to milliseconds (``d h m s ms``), largest first, each at most once, whole
 numbers only, no spaces. A bare ``0`` is zero. Anything else is refused with a reason, so a
-typo like ``1m30`` or ``5 m`` never silently means something else.
+typo like ``1m30`` or ``5 m`` never silently means something else. Nothing longer than
+:data:`LONGEST` (100 years) is accepted: a longer one is a typo, and would overflow the
+clocks it is added to.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ _UNITS: Final = (
     ("s", timedelta(seconds=1)),
     ("ms", timedelta(milliseconds=1)),
 )
+LONGEST: Final = timedelta(days=36500)
+"""The longest duration accepted (``36500d``, about 100 years)."""
 _PART: Final = re.compile(r"(\d+)(ms|d|h|m|s)")
 _SHAPE: Final = re.compile(r"^(?:\d+(?:ms|d|h|m|s))+$")
 
@@ -37,7 +41,7 @@ def parse_duration(text: str) -> timedelta:
             "largest first, e.g. 90s, 5m, 1h30m"
         )
     order = [unit for unit, _ in _UNITS]
-    total = timedelta(0)
+    millis = 0
     last = -1
     for number, unit in _PART.findall(text):
         position = order.index(unit)
@@ -46,8 +50,13 @@ def parse_duration(text: str) -> timedelta:
                 f"malformed duration {text!r}: units go largest first, each once (d h m s ms)"
             )
         last = position
-        total += int(number) * _UNITS[position][1]
-    return total
+        # Whole milliseconds in Python ints: no overflow however many digits are written.
+        millis += int(number) * (_UNITS[position][1] // timedelta(milliseconds=1))
+    if millis > LONGEST // timedelta(milliseconds=1):
+        raise ValueError(
+            f"duration {text!r} is too long; at most {format_duration(LONGEST)} (100 years)"
+        )
+    return timedelta(milliseconds=millis)
 
 
 def format_duration(value: timedelta) -> str:

@@ -1,17 +1,27 @@
-"""YAML for scenario files: nodes with line and column, read one step at a time.
+"""YAML with positions: nodes with line and column, read one step at a time.
+
+The one reader of YAML files with positions: scenario files and the network file both go
+through :class:`Reader`, so both report ``file:line:column`` in the same words.
 
 PyYAML's ``compose()`` builds the whole node tree; a 100,000-alert scenario would then sit in
 memory several times over. Here the parser's events (libyaml when present) are composed into
 nodes one top-level value at a time, and the ``steps`` list one step at a time, so reading a
 file of any length holds only the step in hand. Every node keeps its marks, so each problem
 is reported as ``file:line:column``. Readers collect problems instead of stopping at the first.
+
+YAML 1.1 (what PyYAML reads) has traps a reader of the file would not expect; they are
+refused with a reason rather than read as something else: ``017`` (octal, 15), ``1:30``
+(base 60, 90), ``.inf``/``.nan`` as numbers, a merge key (``<<:``) with a plain value, and a
+top-level key given twice. A file that is not UTF-8 is refused at its first bad byte.
 """
 
 from __future__ import annotations
 
+import codecs
 import difflib
+import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final, Literal, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO, Final, Literal, TextIO
 
 import yaml
 
@@ -38,12 +48,14 @@ class Where:
     file: str
     """The file as named on the command line."""
     line: int
-    """Line number, from 1."""
+    """Line number, from 1 (0: the file as a whole, e.g. one that cannot be opened)."""
     column: int
     """Column number, from 1."""
 
     def __str__(self) -> str:
-        """``file:line:column``, the form editors and terminals link to."""
+        """``file:line:column``, the form editors and terminals link to (``file`` for line 0)."""
+        if self.line == 0:
+            return self.file
         return f"{self.file}:{self.line}:{self.column}"
 
 
@@ -105,7 +117,7 @@ class Reader:
         if not isinstance(node, yaml.MappingNode):
             self.error(node, f"{what} must be a mapping")
             return None
-        merged = _flatten(node)
+        merged = _flatten(node, self)
         allowed = tuple(allowed)
         found: dict[str, yaml.Node] = {}
         own: set[str] = set()
@@ -152,18 +164,38 @@ class Reader:
         return text
 
     def integer(self, node: yaml.Node, what: str) -> int | None:
-        """A whole number."""
+        """A whole number, written in decimal (or ``0x``/``0b``); YAML 1.1 traps are refused."""
         if not isinstance(node, yaml.ScalarNode) or node.tag != INT:
             self.error(node, f"{what} must be a whole number")
             return None
-        return int(str(node.value).replace("_", ""), 0)
+        text = str(node.value)
+        trap = _yaml11_trap(text)
+        if trap is not None:
+            self.error(node, f"{what}: {trap}")
+            return None
+        try:
+            return int(text.replace("_", ""), 0)
+        except ValueError:
+            self.error(node, f"{what} {text!r} is not a whole number")
+            return None
 
     def number(self, node: yaml.Node, what: str) -> float | None:
-        """A number, whole or not."""
+        """A finite number, whole or not."""
         if not isinstance(node, yaml.ScalarNode) or node.tag not in (INT, FLOAT):
             self.error(node, f"{what} must be a number")
             return None
-        return float(str(node.value).replace("_", ""))
+        text = str(node.value)
+        trap = _yaml11_trap(text)
+        if trap is None and node.tag == FLOAT and not _FINITE.match(text.replace("_", "")):
+            trap = f"{text!r} is not a finite number"
+        if trap is not None:
+            self.error(node, f"{what}: {trap}")
+            return None
+        try:
+            return float(text.replace("_", "")) if node.tag == FLOAT else float(int(text, 0))
+        except ValueError:
+            self.error(node, f"{what} {text!r} is not a number")
+            return None
 
     def boolean(self, node: yaml.Node, what: str) -> bool | None:
         """``true`` or ``false``."""
@@ -193,13 +225,46 @@ def suggest(word: str, choices: Iterable[str]) -> str:
     return f"; expected one of {', '.join(choices)}"
 
 
-def _flatten(node: yaml.MappingNode) -> int:
-    """Resolve merge keys (``<<: *template``) in place; how many pairs came from templates."""
-    if not any(k.tag == "tag:yaml.org,2002:merge" for k, _ in node.value):
+_MERGE: Final = "tag:yaml.org,2002:merge"
+_FINITE: Final = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$")
+_SEXAGESIMAL: Final = re.compile(r"^[-+]?\d+(?::[0-5]?\d)+(?:\.\d*)?$")
+_OCTAL: Final = re.compile(r"^[-+]?0[0-7_]+$")
+
+
+def _yaml11_trap(text: str) -> str | None:
+    """Why a number that YAML 1.1 reads unlike it looks is refused; None when it is fine."""
+    if _SEXAGESIMAL.match(text):
+        return (
+            f"{text!r} is a YAML 1.1 base-60 number, not a time or a ratio; "
+            "write a plain number (or quote it to mean text)"
+        )
+    if _OCTAL.match(text):
+        return (
+            f"{text!r} has a leading zero, which YAML 1.1 reads as octal "
+            f"({int(text.replace('_', ''), 8)}); write the number without it"
+        )
+    return None
+
+
+def _flatten(node: yaml.MappingNode, reader: Reader) -> int:
+    """Resolve merge keys (``<<: *template``) in place; how many pairs came from templates.
+
+    A merge key whose value is not a mapping (or a list of them) is a problem: its pairs
+    are dropped, the rest of the mapping is read as if it were not there.
+    """
+    if not any(k.tag == _MERGE for k, _ in node.value):
         return 0
-    own = sum(1 for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge")
-    # The constructor owns the merge rules (lists of templates, nested merges).
-    yaml.constructor.SafeConstructor().flatten_mapping(node)
+    own = sum(1 for k, _ in node.value if k.tag != _MERGE)
+    try:
+        # The constructor owns the merge rules (lists of templates, nested merges).
+        yaml.constructor.SafeConstructor().flatten_mapping(node)
+    except yaml.constructor.ConstructorError as error:
+        reader.error(
+            error.problem_mark or node,
+            "a merge key (<<) takes a mapping or a list of mappings, e.g. <<: *template",
+        )
+        node.value = [(k, v) for k, v in node.value if k.tag != _MERGE]
+        return 0
     return len(node.value) - own
 
 
@@ -283,12 +348,67 @@ class TopLevel:
     """Key node and value node by key; the ``steps`` value is None (read with iter_steps)."""
 
 
+_CHUNK: Final = 1 << 20
+_NON_PRINTABLE: Final = yaml.reader.Reader.NON_PRINTABLE
+
+
+def _advance(line: int, column: int, text: str) -> tuple[int, int]:
+    """The position just after ``text`` when it starts at ``line``, ``column``."""
+    breaks = text.count("\n")
+    if breaks:
+        return line + breaks, len(text) - text.rfind("\n")
+    return line, column + len(text)
+
+
+def _check_text(raw: BinaryIO, reader: Reader) -> bool:
+    """Whether the bytes are UTF-8 text YAML may hold; if not, a problem at the first bad one.
+
+    The YAML parser would stop on such a byte with a position in a buffer, not in the file;
+    one cheap pass first gives the reader the line and column to look at.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line, column = 1, 1
+    while True:
+        chunk = raw.read(_CHUNK)
+        try:
+            text = decoder.decode(chunk, final=not chunk)
+        except UnicodeDecodeError as error:
+            data = bytes(error.object)
+            good = data[: error.start].decode("utf-8", errors="replace")
+            line, column = _advance(line, column, good)
+            byte = data[error.start : error.start + 1].hex().upper()
+            reader.error(
+                Where(file=reader.source, line=line, column=column),
+                f"the file is not UTF-8 text (byte 0x{byte}); save it as UTF-8",
+            )
+            return False
+        bad = _NON_PRINTABLE.search(text)
+        if bad is not None:
+            line, column = _advance(line, column, text[: bad.start()])
+            reader.error(
+                Where(file=reader.source, line=line, column=column),
+                f"character U+{ord(bad.group()):04X} is not allowed in YAML "
+                "(a binary file, or a control character)",
+            )
+            return False
+        line, column = _advance(line, column, text)
+        if not chunk:
+            return True
+
+
 def _open(path: Path, reader: Reader) -> TextIO | None:
     try:
-        return path.open(encoding="utf-8")
+        with path.open("rb") as raw:
+            if not _check_text(raw, reader):
+                return None
+        # utf-8-sig: a byte-order mark some editors write is not part of the text.
+        return path.open(encoding="utf-8-sig")
     except OSError as error:
+        reason = error.strerror or str(error)
         reader.problems.append(
-            Problem(where=Where(file=reader.source, line=1, column=1), message=str(error))
+            Problem(
+                where=Where(file=reader.source, line=0, column=0), message=f"cannot read: {reason}"
+            )
         )
         return None
 
@@ -302,10 +422,24 @@ def _syntax(reader: Reader, error: yaml.YAMLError) -> FatalSyntax:
     return FatalSyntax(str(error))
 
 
+def _repeated(reader: Reader, key: yaml.Node, first: yaml.Node, *, report: bool) -> None:
+    """A top-level key given again: YAML would keep the last silently, dropping a block."""
+    if report:
+        line = reader.where(first).line
+        reader.error(key, f"{key.value!r} is given twice (first at line {line})")
+
+
 def _walk(
-    path: Path, reader: Reader, on_steps: Callable[[_Composer], Iterator[yaml.Node]] | None
+    path: Path,
+    reader: Reader,
+    on_steps: Callable[[_Composer], Iterator[yaml.Node]] | None,
+    *,
+    first_pass: bool,
 ) -> Iterator[TopLevel | yaml.Node]:
-    """Compose the top level; the steps list goes to ``on_steps`` (or is skipped)."""
+    """Compose the top level; the steps list goes to ``on_steps`` (or is skipped).
+
+    File-level problems are recorded on the ``first_pass`` only (a file is read twice).
+    """
     stream = _open(path, reader)
     if stream is None:
         raise FatalSyntax(str(path))
@@ -329,19 +463,25 @@ def _walk(
             while not isinstance(composer.peek(), yaml.MappingEndEvent):
                 key = composer.node()
                 name = str(key.value) if isinstance(key, yaml.ScalarNode) else ""
-                if name == "steps" and "steps" not in keys:
+                if name in keys:
+                    _repeated(reader, key, keys[name][0], report=first_pass)
+                    composer.skip()
+                elif name == "steps":
                     keys["steps"] = (key, None)
                     if on_steps is None:
                         composer.skip()
                     else:
                         yield from on_steps(composer)
-                    continue
-                value = composer.node()
-                root.value.append((key, value))
-                keys.setdefault(name, (key, value))
+                else:
+                    value = composer.node()
+                    root.value.append((key, value))
+                    keys[name] = (key, value)
             yield TopLevel(root=root, keys=keys)
         except yaml.YAMLError as error:
             raise _syntax(reader, error) from error
+        except UnicodeDecodeError as error:  # the file changed since _check_text read it
+            reader.error(Where(file=reader.source, line=0, column=0), f"not UTF-8: {error}")
+            raise FatalSyntax(str(error)) from error
 
 
 REFERENCE_KEYS: Final = frozenset(
@@ -398,7 +538,7 @@ def read_top_level(path: Path, reader: Reader) -> tuple[TopLevel, frozenset[str]
         composer.event()
         yield from ()
 
-    for item in _walk(path, reader, steps):
+    for item in _walk(path, reader, steps, first_pass=True):
         if isinstance(item, TopLevel):
             return item, frozenset(found) if exact else None
     raise FatalSyntax("no top level")  # pragma: no cover - _walk always yields it
@@ -421,6 +561,6 @@ def iter_step_nodes(path: Path, reader: Reader) -> Iterator[yaml.Node]:
             yield composer.node()
         composer.event()
 
-    for item in _walk(path, reader, steps):
+    for item in _walk(path, reader, steps, first_pass=False):
         if isinstance(item, yaml.Node):
             yield item

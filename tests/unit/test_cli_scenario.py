@@ -71,13 +71,61 @@ def test_dry_run_window() -> None:
         ),
         pytest.param(["--from", "1m30"], "--from: malformed duration", id="bad-offset"),
         pytest.param(["--speed", "0"], "--speed: 0.0 must be positive", id="zero-speed"),
+        pytest.param(["--speed", "nan"], "--speed: nan is not a finite number", id="nan-speed"),
+        pytest.param(["--speed", "inf"], "--speed: inf is not a finite number", id="inf-speed"),
+        pytest.param(["--speed", "-2"], "--speed: -2.0 must be positive", id="negative-speed"),
+        pytest.param(["--settle", "nan"], "--settle: nan is not a finite number", id="nan-settle"),
+        pytest.param(["--idle", "0"], "--idle: 0.0 must be positive", id="zero-idle"),
+        pytest.param(
+            ["--connect-timeout", "-inf"], "--connect-timeout: -inf is not", id="inf-timeout"
+        ),
+        pytest.param(
+            ["--from", "12m", "--to", "5m"],
+            "--from 12m is after --to 5m; the window is inverted",
+            id="inverted-window",
+        ),
+        pytest.param(
+            ["--from", "5h"],
+            "--from 5h is after the scenario's last step (at 3h45m); nothing would be replayed",
+            id="from-past-the-end",
+        ),
+        pytest.param(
+            ["--from", "9999999999d"], "--from: duration '9999999999d' is too long", id="huge-from"
+        ),
+        pytest.param(["--to", "9999999999d"], "--to: duration '9999999999d' is too", id="huge-to"),
     ],
 )
 def test_bad_replay_options_exit_2(args: list[str], message: str) -> None:
-    """Contradictory or malformed replay options are refused in one line, exit 2."""
+    """Contradictory, malformed or out-of-scenario replay options are refused in one line."""
     result = intelshare("replay", str(STORY), "--dry-run", *args)
     assert result.returncode == 2
     assert message in result.stderr.strip().splitlines()[-1]
+    assert "Traceback" not in result.stderr
+
+
+def test_a_missing_file_is_named_once_without_a_position(tmp_path: Path) -> None:
+    """A scenario file that does not exist reads 'FILE: cannot read: ...', no doubled prefix."""
+    missing = tmp_path / "nope.yaml"
+    result = intelshare("replay", str(missing), "--dry-run")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"intelshare: error: {missing}: cannot read: No such file or directory"
+    )
+
+
+def test_check_prints_the_first_problems_and_counts_the_rest(tmp_path: Path) -> None:
+    """A file with 300 bad steps prints 50 problems, then one line counting the other 250."""
+    path = tmp_path / "many.yaml"
+    path.write_text("name: many\nsteps:\n" + "  - pause: 90\n" * 300, encoding="utf-8")
+    result = intelshare("scenario", "check", str(path))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 52
+    assert lines[50] == (
+        "... and 250 more error(s), 0 more warning(s) (--max-problems 0 prints them all)"
+    )
+    everything = intelshare("scenario", "check", "--max-problems", "0", str(path))
+    assert len(everything.stderr.strip().splitlines()) == 301
 
 
 def test_generate_writes_a_scenario_that_checks(tmp_path: Path) -> None:

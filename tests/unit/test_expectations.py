@@ -116,7 +116,7 @@ def test_a_received_alert_breaks_never_receives(expectations: tuple[Expectation,
     leaked = [*RECORDED, event("alert.received", 4.0, country="XK", alert_id=KOSOVO, revision=1)]
     never = evaluate(expectations, IDS, leaked)[2]
     assert never.status is Status.FAILED
-    assert never.detail == "1 seen, at most 0 expected"
+    assert never.detail == "1 seen, none expected"
     assert never.observed == "09:00:04.000"
 
 
@@ -169,3 +169,32 @@ def test_events_of_other_alerts_do_not_count(expectations: tuple[Expectation, ..
     results = evaluate(expectations, IDS, others)
     assert results[0].status is Status.FAILED
     assert results[0].count == 0
+
+
+@pytest.mark.parametrize(
+    ("bound", "seen", "detail"),
+    [
+        pytest.param("equals: 3", 2, "2 seen, exactly 3 expected", id="equals-too-few"),
+        pytest.param("equals: 3", 4, "4 seen, exactly 3 expected", id="equals-too-many"),
+        pytest.param("at_least: 3", 2, "2 seen, at least 3 expected", id="at-least"),
+        pytest.param("at_most: 1", 2, "2 seen, at most 1 expected", id="at-most"),
+        pytest.param("at_least: 2, at_most: 3", 4, "4 seen, 2 to 3 expected", id="range"),
+        pytest.param("equals: 0", 1, "1 seen, none expected", id="none"),
+    ],
+)
+def test_a_count_failure_says_what_was_asked(
+    tmp_path: Path, bound: str, seen: int, detail: str
+) -> None:
+    """A failed count names its bound as written: equals 3 reads "exactly 3", not "at least"."""
+    path = tmp_path / "count.yaml"
+    path.write_text(
+        SCENARIO.split("expect:\n", maxsplit=1)[0]
+        + f"expect:\n  - count: {{event: alert.received, country: RS, {bound}}}\n",
+        encoding="utf-8",
+    )
+    report = check_scenario(path)
+    assert report.scenario is not None, [str(p) for p in report.problems]
+    events = [event("alert.received", 1.0 + i, country="RS", alert_id=VAN) for i in range(seen)]
+    (result,) = evaluate(report.scenario.expectations, IDS, events)
+    assert result.status is Status.FAILED
+    assert result.detail == detail

@@ -12,6 +12,7 @@ from intelshare.network.model import default_network
 from intelshare.network.policy import check_send
 from intelshare.replay.clock import FakeClock
 from intelshare.replay.engine import Replay, ReplayOptions, timeline
+from intelshare.replay.render import silence_hint
 from intelshare.runtime.eventlog import utc_timestamp
 from intelshare.scenario.expectations import Status
 from intelshare.scenario.files import load_scenario
@@ -84,11 +85,15 @@ class SimulatedNetwork:
         self.sent.append((self.clock.monotonic(), message.kind, record))
         alert_id = record["alert_id"]
         if message.kind == "receipt":
-            self.emit("receipt.sent", country=message.sender, alert_id=alert_id)
             self.emit(
-                "receipt.received", 0.05, country=message.to[0], receipt_from=message.sender,
-                alert_id=alert_id, status=record["status"],
+                "receipt.sent", country=message.sender, originator=message.to[0],
+                alert_id=alert_id,
             )  # fmt: skip
+            if message.to[0] not in self.silent:
+                self.emit(
+                    "receipt.received", 0.05, country=message.to[0],
+                    receipt_from=message.sender, alert_id=alert_id, status=record["status"],
+                )  # fmt: skip
             return
         header = AlertHeader.from_record(record)
         for recipient in header.recipients:
@@ -206,6 +211,35 @@ async def test_copies_nobody_logs_do_not_hold_the_verdict(tmp_path: Path) -> Non
     )  # fmt: skip
     assert report.failed == ()
     assert clock.monotonic() == pytest.approx(2 * 5.0, abs=0.3)  # the pause, then the end
+
+
+async def test_a_failing_replay_ends_once_the_network_is_quiet(tmp_path: Path) -> None:
+    """An expectation nothing will meet ends the replay after --idle of silence, not --settle."""
+    text = STORY.replace("revoked: {country: MK", "revoked: {country: GB")
+    report, _, clock = await play(
+        checked(tmp_path, text), as_fast_as_possible=True, settle=600.0, idle=4.0
+    )
+    pause = 1.05  # in this mode the pause waits for quiet
+    assert clock.monotonic() == pytest.approx(4.0 + pause, abs=0.2)
+    assert [r.expectation.text for r in report.failed] == ["GB stops using van (revoked)"]
+
+
+async def test_countries_that_never_answer_are_named(tmp_path: Path) -> None:
+    """A country sent copies that logs no arrival is named; with none answering, all are."""
+    report, _, _ = await play(
+        checked(tmp_path), silent=frozenset({"MK"}), as_fast_as_possible=True, idle=2.0
+    )
+    assert report.unanswered == ("MK",)
+    hint = silence_hint(report)
+    assert hint is not None
+    assert hint.startswith("no answer from MK (3 messages sent to them")
+    report, _, _ = await play(
+        checked(tmp_path), silent=frozenset({"MK", "RS", "GB"}), as_fast_as_possible=True,
+        idle=2.0,
+    )  # fmt: skip
+    hint = silence_hint(report)
+    assert hint is not None
+    assert hint.startswith("no consumer answered: none of the 8 messages sent to GB, MK, RS")
 
 
 def test_the_timeline_is_deterministic(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import asyncio
 import sys
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -38,15 +38,22 @@ from intelshare.replay.engine import ReplayOptions, timeline
 from intelshare.replay.render import (
     duplicates_hint,
     results_table,
+    silence_hint,
     timeline_json,
     timeline_line,
     totals_line,
 )
 from intelshare.replay.session import KafkaSetup, fresh_prefix, replay_on_kafka
+from intelshare.replay.validate import check_window, finite
 from intelshare.runtime.eventlog import configure_library_logging
 from intelshare.runtime.settings import DEFAULT_BOOTSTRAP, Settings
 from intelshare.scenario.files import CheckReport, check_scenario, load_scenario
 from intelshare.scenario.generate import GenerateOptions, generate
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from intelshare.yamlpos import Problem
 
 scenario_app = typer.Typer(
     name="scenario",
@@ -71,20 +78,44 @@ PROGRESS_AFTER = 3.0
 """Replays expected to take longer than this many seconds show a progress bar."""
 
 
-def print_problems(report: CheckReport) -> None:
-    """Every problem on standard error, one per line, in file order."""
-    for problem in report.problems:
+MAX_PROBLEMS = 50
+"""Problems printed before the rest are only counted (a generated file can have 100,000)."""
+MaxProblemsOption = Annotated[
+    int,
+    typer.Option(
+        "--max-problems",
+        help="Print at most this many problems, then count the rest (0: print all).",
+        envvar="INTELSHARE_MAX_PROBLEMS",
+        min=0,
+    ),
+]
+
+
+def print_problems(problems: Sequence[Problem], limit: int = MAX_PROBLEMS) -> None:
+    """The first ``limit`` problems on standard error, one per line, then how many more."""
+    shown = problems if limit == 0 else problems[:limit]
+    for problem in shown:
         typer.echo(str(problem), err=True)
+    rest = problems[len(shown) :]
+    if rest:
+        errors = sum(p.severity == "error" for p in rest)
+        typer.echo(
+            f"... and {errors} more error(s), {len(rest) - errors} more warning(s) "
+            "(--max-problems 0 prints them all)",
+            err=True,
+        )
 
 
 @scenario_app.command("check")
-def check(file: FileArgument, seed: SeedOption = None) -> None:
+def check(
+    file: FileArgument, seed: SeedOption = None, max_problems: MaxProblemsOption = MAX_PROBLEMS
+) -> None:
     """Check a scenario file without a broker: every problem with file:line:column.
 
     Exits 2 when there is any error; warnings are printed and do not fail the check.
     """
     report = check_scenario(file, seed=seed)
-    print_problems(report)
+    print_problems(report.problems, max_problems)
     if not report.ok:
         raise ScenarioError(report.summary())
     assert report.outline is not None
@@ -231,6 +262,15 @@ def replay(
             envvar="INTELSHARE_REPLAY_SETTLE",
         ),
     ] = 30.0,
+    idle: Annotated[
+        float,
+        typer.Option(
+            "--idle",
+            help="Seconds without any news from the network after which the replay ends "
+            "with what it has (a failing replay need not wait the whole --settle).",
+            envvar="INTELSHARE_REPLAY_IDLE",
+        ),
+    ] = 10.0,
     log_dir: LogDirOption = None,
     connect_timeout: ConnectTimeoutOption = 30.0,
     client_config: ClientConfigOption = None,
@@ -247,18 +287,19 @@ def replay(
     """
     if speed is not None and fast:
         raise SettingsError("--speed and --as-fast-as-possible contradict each other; pick one")
-    if speed is not None and speed <= 0:
-        raise SettingsError(f"--speed: {speed} must be positive")
     options = ReplayOptions(
-        speed=speed or 1.0,
+        speed=1.0 if speed is None else finite(speed, "--speed"),
         as_fast_as_possible=fast,
         start=_offset(start, "--from") or timedelta(0),
         end=_offset(end, "--to"),
-        settle=settle,
+        settle=finite(settle, "--settle", zero=True),
+        idle=finite(idle, "--idle"),
     )
+    finite(connect_timeout, "--connect-timeout")
     report = load_scenario(file, seed=seed)
-    for warning in report.warnings:
-        typer.echo(str(warning), err=True)
+    assert report.outline is not None
+    check_window(options, report.outline)
+    print_problems(report.warnings)
     if dry_run:
         _dry_run(report, options, records=records)
         return
@@ -343,9 +384,9 @@ def _replay_live(report: CheckReport, setup: KafkaSetup, options: ReplayOptions)
     out = Console() if sys.stdout.isatty() else Console(width=160)
     out.print(results_table(result))
     out.print(totals_line(result), highlight=False)
-    hint = duplicates_hint(result, report.scenario.seed)
-    if hint is not None:
-        console.print(f"[yellow]{hint}[/]", highlight=False)
+    for hint in (duplicates_hint(result, report.scenario.seed), silence_hint(result)):
+        if hint is not None:
+            console.print(f"[yellow]{hint}[/]", highlight=False)
     if result.failed:
         names = "; ".join(
             f"{r.expectation.text} (line {r.expectation.where.line}: {r.detail})"

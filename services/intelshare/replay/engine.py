@@ -60,7 +60,8 @@ class ReplayOptions:
     quiet: float = 1.0
     """Seconds without news after which negative expectations count as held."""
     idle: float = 10.0
-    """Seconds without any news after which copies still unaccounted for count as lost."""
+    """Seconds without any news after which the replay ends with what it has: copies still
+    unaccounted for count as lost, expectations still undecided as failed."""
     window: int = 256
     """Sends in flight at once (steps about an earlier alert wait for the ones before)."""
 
@@ -105,6 +106,10 @@ class Outcome:
     """Monotonic time of the latest relevant event."""
     duplicates: Counter[str] = field(default_factory=Counter)
     """Countries that suppressed this replay's alerts as already handled."""
+    addressed: Counter[str] = field(default_factory=Counter)
+    """Copies and receipts sent, by the country they were sent to."""
+    answered: Counter[str] = field(default_factory=Counter)
+    """Arrivals (received, revoked, rejected, duplicate, receipt), by the country logging them."""
 
     def observe(self, event: Mapping[str, Any]) -> None:
         """Take one audit event (from any service) into account, if it is about this replay."""
@@ -115,8 +120,13 @@ class Outcome:
         self.last_news = self.clock.monotonic()
         if name in (ev.ALERT_SENT, ev.ALERT_SHARED_ONWARD, ev.RECEIPT_SENT):
             self.in_flight += 1
+            # A receipt goes back to the alert's originator; a copy to its recipient.
+            to = event.get("originator" if name == ev.RECEIPT_SENT else "recipient")
+            if to is not None:
+                self.addressed[str(to)] += 1
         elif name in _ARRIVALS or name == ev.RECEIPT_RECEIVED:
             self.in_flight -= 1
+            self.answered[str(event.get("country"))] += 1
         if name == ev.ALERT_DUPLICATE:
             self.duplicates[str(event.get("country"))] += 1
         self.evaluator.observe(event)
@@ -140,6 +150,15 @@ class ReplayReport:
     """Audit events of this replay by name."""
     duplicates: Mapping[str, int]
     """Countries that had already handled this replay's alerts (the same seed replayed)."""
+    addressed: Mapping[str, int] = field(default_factory=dict)
+    """Copies and receipts sent, by the country they were sent to."""
+    answered: Mapping[str, int] = field(default_factory=dict)
+    """Arrivals logged, by country (a country with none had no consumer answering)."""
+
+    @property
+    def unanswered(self) -> tuple[str, ...]:
+        """Countries sent something that logged no arrival at all, sorted."""
+        return tuple(sorted(c for c in self.addressed if not self.answered.get(c)))
 
     @property
     def failed(self) -> tuple[Result, ...]:
@@ -261,6 +280,8 @@ class Replay:
             started_at=started_at,
             counts=dict(outcome.counts),
             duplicates=dict(outcome.duplicates),
+            addressed=dict(outcome.addressed),
+            answered=dict(outcome.answered),
         )
 
     async def _send(self, entry: TimelineEntry) -> None:
@@ -306,15 +327,24 @@ class Replay:
                 task.result()
 
     async def _settle(self, *, waiting_for_expectations: bool = True) -> None:
-        """Wait until nothing is on its way (and, at the end, every expectation is decided)."""
-        deadline = self.clock.monotonic() + self.options.settle
+        """Wait until nothing is on its way (and, at the end, every expectation is decided).
+
+        Ends at the latest after ``settle`` seconds, and sooner once the network has said
+        nothing about this replay for ``idle`` seconds: an expectation still undecided then
+        waits for an event that is not coming, so the replay fails without waiting the rest.
+        """
+        began = self.clock.monotonic()
+        deadline = began + self.options.settle
         while self.clock.monotonic() < deadline:
             self.health()
-            silence = self.clock.monotonic() - self.outcome.last_news
+            now = self.clock.monotonic()
+            silence = now - self.outcome.last_news
             decided = not waiting_for_expectations or self.outcome.evaluator.undecided() == 0
             landed = self.outcome.in_flight <= 0 and silence >= self.options.quiet
             # A copy whose arrival nobody logs (a country without a running consumer, a
             # message a service drops) must not hold the verdict up until the settle time.
             if decided and (landed or silence >= self.options.idle):
+                return
+            if now - max(self.outcome.last_news, began) >= self.options.idle:
                 return
             await self.clock.sleep(_POLL)

@@ -131,3 +131,22 @@ def duplicates_hint(report: ReplayReport, seed: str) -> str | None:
         f"consumers had already handled alerts of this replay: {where}. The same seed "
         f"({seed}) gives the same alert ids; replay with another --seed to send new ones."
     )
+
+
+def silence_hint(report: ReplayReport) -> str | None:
+    """One line when some (or every) country sent something logged no arrival at all."""
+    silent = report.unanswered
+    if not silent:
+        return None
+    sent = sum(report.addressed[c] for c in silent)
+    if not any(report.answered.values()):
+        return (
+            f"no consumer answered: none of the {sent} messages sent to "
+            f"{', '.join(silent)} was logged as arriving; are the consumers running on this "
+            "broker and topic prefix (intelshare consumer --country CC), or replay with "
+            "--with-consumers?"
+        )
+    return (
+        f"no answer from {', '.join(silent)} ({sent} messages sent to them, none logged as "
+        "arriving); is their consumer running on this broker and topic prefix?"
+    )

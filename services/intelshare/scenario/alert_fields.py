@@ -63,6 +63,10 @@ DEFAULT_KEYS: Final = (
     "response_due",
 )
 """Keys the scenario's ``defaults:`` may set."""
+EARLIEST_YEAR: Final = 1900
+"""The earliest year a scenario's times may name."""
+LATEST_YEAR: Final = 8999
+"""The latest year a scenario's times may name (offsets of up to 100 years come on top)."""
 _COUNTRY_FIELDS: Final = frozenset(
     {"nationality", "registration_country", "issuing_country", "country", "flag"}
 )
@@ -133,20 +137,30 @@ def parse_time(reader: Reader, node: yaml.Node, what: str) -> TimeValue | None:
     if text is None:
         return None
     if node.tag == TIMESTAMP or re.match(r"^\d{4}-\d\d-\d\d", text):
-        try:
-            moment = datetime.fromisoformat(text)
-        except ValueError:
-            reader.error(node, f"{what} {text!r} is not an ISO-8601 time")
-            return None
-        if moment.tzinfo is None:
-            reader.error(node, f"{what} {text!r} has no time zone; add Z or +01:00")
-            return None
-        return TimeValue(moment=moment.astimezone(UTC))
+        moment = _moment(reader, node, what, text)
+        return None if moment is None else TimeValue(moment=moment)
     try:
         return TimeValue(offset=parse_duration(text))
     except ValueError as error:
         reader.error(node, f"{what}: {error}")
         return None
+
+
+def _moment(reader: Reader, node: yaml.Node, what: str, text: str) -> datetime | None:
+    """An aware ISO-8601 time in UTC, within the years a replay can move it across."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        reader.error(node, f"{what} {text!r} is not an ISO-8601 time")
+        return None
+    if moment.tzinfo is None:
+        reader.error(node, f"{what} {text!r} has no time zone; add Z or +01:00")
+        return None
+    if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+        # Replays move every time by (now - scenario time); the calendar must have room.
+        reader.error(node, f"{what} {text!r} is not between {EARLIEST_YEAR} and {LATEST_YEAR}")
+        return None
+    return moment.astimezone(UTC)
 
 
 def countries(

@@ -17,7 +17,7 @@ import yaml
 from intelshare.contract import codec
 from intelshare.contract.alerts import AlertHeader
 from intelshare.contract.schemas import default_registry
-from intelshare.durations import format_duration
+from intelshare.durations import LONGEST, format_duration
 from intelshare.errors import EncodeError
 from intelshare.network.policy import Decision, check_send, check_send_all
 from intelshare.scenario.model import (
@@ -82,6 +82,8 @@ class Checker:
         self._senders: set[str] = set()
         self._steps = 0
         self._messages = 0
+        self._first_message: timedelta | None = None
+        self._last_message: timedelta | None = None
 
     def step(self, step: AnyStep | None, node: yaml.Node) -> None:
         """Check one step (None when it could not be read: only counted)."""
@@ -92,6 +94,9 @@ class Checker:
         if isinstance(step, PauseStep):
             return
         self._messages += 1
+        if self._first_message is None:
+            self._first_message = step.at
+        self._last_message = step.at
         if isinstance(step, AlertStep):
             self._senders.add(step.originator)
             self._alert(step, node)
@@ -140,6 +145,14 @@ class Checker:
 
     def _time(self, step: AnyStep, node: yaml.Node) -> None:
         if step.at >= self.cursor:
+            if end_of(step) > LONGEST:
+                # Pauses add up; past this the scenario's times would overflow the calendar.
+                self.reader.error(
+                    node,
+                    f"the scenario clock runs past {format_duration(LONGEST)} (100 years) "
+                    f"here: {format_duration(end_of(step))}",
+                )
+                return
             self.cursor = end_of(step)
             self._cursor_where = step.where
             return
@@ -301,6 +314,8 @@ class Checker:
             referenced=frozenset(self._referenced),
             countries=frozenset(self._countries),
             senders=frozenset(self._senders),
+            first_message=self._first_message,
+            last_message=self._last_message,
         )
         return outline, ids
 

@@ -18,6 +18,7 @@ from intelshare.scenario.expectations import KINDS, Expectation
 from intelshare.yamlpos import Reader, suggest
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from datetime import timedelta
 
     from intelshare.network.model import Network
@@ -125,7 +126,7 @@ def _build(  # noqa: PLR0911 - one return per kind reads best
     if kind == "receives":
         match = {"country": text["country"]}
         if "revision" in fields:
-            revision = reader.integer(fields["revision"], "revision")
+            revision = _revision(reader, fields["revision"])
             if revision is None:
                 return None
             match["revision"] = str(revision)
@@ -201,6 +202,15 @@ def _build(  # noqa: PLR0911 - one return per kind reads best
     return _count(reader, node, fields, text)
 
 
+def _revision(reader: Reader, node: yaml.Node) -> int | None:
+    """A revision an alert can have: a whole number from 1."""
+    revision = reader.integer(node, "revision")
+    if revision is not None and revision < 1:
+        reader.error(node, f"revision {revision}: revisions count from 1")
+        return None
+    return revision
+
+
 def _rule_field(text: dict[str, str]) -> dict[str, str]:
     return {"rule": text["rule"]} if "rule" in text else {}
 
@@ -216,7 +226,7 @@ def _count(
     if event not in ev.ALL_EVENTS:
         reader.error(fields["event"], f"unknown event {event!r}{suggest(event, ev.ALL_EVENTS)}")
         return None
-    bounds = {
+    bounds: dict[str, int | None] = {
         k: reader.integer(fields[k], k) for k in ("equals", "at_least", "at_most") if k in fields
     }
     if not bounds:
@@ -226,6 +236,8 @@ def _count(
         return None
     if "equals" in bounds and len(bounds) > 1:
         reader.error(node, "count takes equals, or at_least and/or at_most, not both")
+        return None
+    if not _possible(reader, fields, bounds):
         return None
     at_least = bounds.get("equals", bounds.get("at_least"))
     at_most = bounds.get("equals", bounds.get("at_most"))
@@ -246,3 +258,21 @@ def _count(
         at_most=at_most,
         text=f"count {event}{scope}: {bound}",
     )
+
+
+def _possible(
+    reader: Reader, fields: dict[str, yaml.Node], bounds: Mapping[str, int | None]
+) -> bool:
+    """Whether a count's bounds can be met at all; each impossible one is reported."""
+    ok = True
+    for key, value in bounds.items():
+        if value is not None and value < 0:
+            reader.error(fields[key], f"{key} {value}: a count cannot be negative")
+            ok = False
+    low, high = bounds.get("at_least"), bounds.get("at_most")
+    if ok and low is not None and high is not None and low > high:
+        reader.error(
+            fields["at_least"], f"at_least {low} is more than at_most {high}: it can never hold"
+        )
+        ok = False
+    return ok

@@ -188,7 +188,7 @@ def _result(expectation: Expectation, state: _State, *, final: bool) -> Result: 
     detail = f"{state.count} seen"
     if expectation.at_most is not None and state.count > expectation.at_most:
         status = Status.FAILED
-        detail = f"{state.count} seen, at most {expectation.at_most} expected"
+        detail = f"{state.count} seen, {_bound(expectation)} expected"
     elif expectation.at_least is not None and state.count >= expectation.at_least:
         status = Status.MET if expectation.at_most is None else Status.HOLDING
     elif expectation.at_least is None:
@@ -221,10 +221,24 @@ def _missing(expectation: Expectation, state: _State) -> str:
     if expectation.within is not None and state.count and state.sent_at is None:
         return "the alert.sent it is timed from was never seen"
     if expectation.at_least is not None and expectation.at_least > 1:
-        return f"{state.count} seen, at least {expectation.at_least} expected"
+        return f"{state.count} seen, {_bound(expectation)} expected"
     if state.last_refusal:
         return f"never seen; {state.last_refusal}"
     return "never seen"
+
+
+def _bound(expectation: Expectation) -> str:
+    """``exactly 3``, ``at least 3``, ``at most 2`` or ``3 to 5``: what a count asked for."""
+    low, high = expectation.at_least, expectation.at_most
+    if not low and high == 0:
+        return "none"
+    if low is not None and low == high:
+        return f"exactly {low}"
+    if low is not None and high is not None:
+        return f"{low} to {high}"
+    if low is not None:
+        return f"at least {low}"
+    return f"at most {high}"
 
 
 def evaluate(

@@ -158,7 +158,8 @@ def load_scenario(path: Path, *, seed: str | None = None) -> CheckReport:
             if len(errors) > 1
             else ""
         )
-        first = str(errors[0]) if errors else f"{path}: cannot be read"
+        # The command line prefixes "error:" itself; the problem's own severity would repeat it.
+        first = f"{errors[0].where}: {errors[0].message}" if errors else f"{path}: cannot be read"
         raise ScenarioError(first + more)
     return report
 

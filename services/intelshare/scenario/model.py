@@ -234,3 +234,7 @@ class Outline:
     """Every country that sends or is addressed (whose services a replay needs running)."""
     senders: frozenset[str]
     """Every country that publishes something in the timeline."""
+    first_message: timedelta | None = None
+    """Offset of the first step that publishes something (None: the steps publish nothing)."""
+    last_message: timedelta | None = None
+    """Offset of the last step that publishes something."""

@@ -162,7 +162,7 @@ def _kind(reader: Reader, node: yaml.Node) -> str | None:
         reader.error(node, f"a step must be a mapping with one of {', '.join(STEP_KINDS)}")
         return None
     keys = [str(k.value) for k, _ in node.value if isinstance(k, yaml.ScalarNode)]
-    kinds = [k for k in keys if k in STEP_KINDS]
+    kinds = list(dict.fromkeys(k for k in keys if k in STEP_KINDS))  # twice: the mapping says
     if len(kinds) > 1:
         reader.error(node, f"a step is one thing; this one has {' and '.join(kinds)}")
         return None
