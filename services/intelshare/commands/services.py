@@ -41,6 +41,7 @@ from intelshare.network.model import load_network
 from intelshare.producer.generator import AlertGenerator
 from intelshare.producer.publisher import Publisher
 from intelshare.producer.sources import from_generator, from_json_lines, pump
+from intelshare.runtime import eventloop
 from intelshare.runtime.eventlog import configure_library_logging
 from intelshare.runtime.lifecycle import install_stop_signals, run_until_signalled
 from intelshare.runtime.settings import DEFAULT_BOOTSTRAP, Settings
@@ -64,7 +65,7 @@ def _service_settings(
 def _run(main: Coroutine[Any, Any, T]) -> T:
     """Run a command's coroutine; an interrupt that cannot wait (a second Ctrl-C) exits 130."""
     try:
-        return asyncio.run(main)
+        return eventloop.run(main)
     except (asyncio.CancelledError, KeyboardInterrupt):
         typer.echo("intelshare: interrupted", err=True)
         raise typer.Exit(130) from None

@@ -137,10 +137,14 @@ class Network:
     source: str = "<network>"
     """Where the network was loaded from."""
     _by_code: dict[str, Country] = field(init=False, repr=False, compare=False)
+    _between: dict[tuple[str, str], tuple[Agreement, ...]] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         """Index countries by code once; lookups happen per message."""
         object.__setattr__(self, "_by_code", {c.code: c for c in self.countries})
+        object.__setattr__(self, "_between", {})
 
     @property
     def codes(self) -> tuple[str, ...]:
@@ -153,9 +157,13 @@ class Network:
 
     def agreements_between(self, a: str, b: str) -> tuple[Agreement, ...]:
         """Agreements both countries are party to (none for RS and XK in the default)."""
-        if a == b:
-            return ()
-        return tuple(x for x in self.agreements if x.binds(a, b))
+        # Asked for every message sent and received (policy, receipts): each pair is
+        # worked out once. The network never changes after loading.
+        found = self._between.get((a, b))
+        if found is None:
+            found = () if a == b else tuple(x for x in self.agreements if x.binds(a, b))
+            self._between[(a, b)] = found
+        return found
 
     def partners(self, code: str) -> frozenset[str]:
         """Countries that share at least one agreement with ``code``."""

@@ -48,7 +48,7 @@ class AuditSink(Protocol):
 
 def utc_timestamp(moment: datetime | None = None) -> str:
     """ISO-8601 UTC with milliseconds and ``Z``, as every event's ``timestamp``."""
-    moment = (moment or datetime.now(UTC)).astimezone(UTC)
+    moment = datetime.now(UTC) if moment is None else moment.astimezone(UTC)
     # isoformat truncates to milliseconds, as the format always did; "+00:00" becomes "Z".
     return moment.isoformat(timespec="milliseconds")[:-6] + "Z"
 
