@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from intelshare.consumer.loop import Consumer
+from intelshare.contract.headers import HEADER_ORIGINATOR
+from intelshare.contract.signing import HEADER_SIGNATURE, HEADER_SIGNER, demo_key
 from intelshare.network.model import default_network
 from intelshare.producer.publisher import Publisher
 from intelshare.runtime.eventlog import EventLog
@@ -167,12 +169,31 @@ async def read_topic(bootstrap: str, topic: str) -> list[Any]:
         await consumer.stop()
 
 
-async def produce_raw(bootstrap: str, topic: str, value: bytes, key: bytes = b"raw") -> None:
-    """Write one record as is (e.g. garbage bytes) to a topic."""
+async def produce_raw(
+    bootstrap: str,
+    topic: str,
+    value: bytes,
+    key: bytes = b"raw",
+    *,
+    signer: str | None = None,
+    originator: str | None = None,
+) -> None:
+    """Write one record as is (e.g. garbage bytes) to a topic.
+
+    With ``signer``: signed by that country's demo key, as its services would sign it, with
+    the ``originator`` header (default: the signer).
+    """
+    headers: list[tuple[str, bytes]] = []
+    if signer is not None:
+        headers = [
+            (HEADER_ORIGINATOR, (originator or signer).encode()),
+            (HEADER_SIGNER, signer.encode()),
+            (HEADER_SIGNATURE, demo_key(signer).sign(value)),
+        ]
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
     await producer.start()
     try:
-        await producer.send_and_wait(topic, value, key=key)
+        await producer.send_and_wait(topic, value, key=key, headers=headers)
     finally:
         await producer.stop()
 

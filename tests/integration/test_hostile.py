@@ -20,6 +20,7 @@ from intelshare.contract import codec
 from intelshare.contract.alerts import new_alert
 from intelshare.contract.headers import HEADER_ORIGINATOR, HEADER_SCHEMA
 from intelshare.contract.schemas import default_registry
+from intelshare.contract.signing import HEADER_SIGNATURE, HEADER_SIGNER, demo_key
 from intelshare.network.model import alerts_topic, deadletter_topic
 
 REGISTRY = default_registry()
@@ -46,20 +47,38 @@ def alert(originator: str = "GB", **fields: Any) -> dict[str, Any]:
     return new_alert(originator=originator, **values)
 
 
-async def write_as(bootstrap: str, topic: str, record: dict[str, Any], *, writer: str) -> None:
-    """Write an Alert record to ``topic`` as country ``writer`` would (a hostile producer)."""
-    value = codec.encode(REGISTRY, "Alert", record)
+async def write_as(
+    bootstrap: str,
+    topic: str,
+    record: dict[str, Any] | bytes,
+    *,
+    writer: str,
+    extra: list[tuple[str, bytes]] = [],  # noqa: B006 - never mutated
+    value: bytes | None = None,
+) -> None:
+    """Write an Alert to ``topic`` signed by ``writer``'s (demo) key: a hostile producer.
+
+    ``value`` replaces the encoded record's bytes after signing them (a tampered copy).
+    """
+    if isinstance(record, bytes):
+        signed = record
+        record = codec.decode(REGISTRY, record).record
+    else:
+        signed = codec.encode(REGISTRY, "Alert", record)
+    value = value if value is not None else signed
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
     await producer.start()
     try:
         headers = [
             (HEADER_SCHEMA, REGISTRY.newest("Alert").full_name.encode()),
             (HEADER_ORIGINATOR, record["originator"]["country"].encode()),
+            (HEADER_SIGNER, writer.encode()),
+            (HEADER_SIGNATURE, demo_key(writer).sign(signed)),
+            *extra,
         ]
         await producer.send_and_wait(topic, value, key=b"CASE-H", headers=headers)
     finally:
         await producer.stop()
-    del writer  # the signing helper (issue 11) names who signs
 
 
 def still_running(net: Any) -> bool:
@@ -106,7 +125,11 @@ async def test_ids_revisions_and_clocks_that_lie_are_refused(kafka_bootstrap, to
 
 
 async def largest_value(bootstrap: str, prefix: str) -> int:
-    """The largest value a record can have on a fresh topic: its batch is max.message.bytes."""
+    """The largest value a record can have on a fresh topic: its batch is max.message.bytes.
+
+    Probed with headers of the same sizes as a signed record's (a signature is 64 bytes).
+    """
+    shape = [(HEADER_SIGNER, b"GB"), (HEADER_SIGNATURE, bytes(64))]
     topic = f"{prefix}probe"
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
@@ -121,7 +144,7 @@ async def largest_value(bootstrap: str, prefix: str) -> int:
         while high - low > 1:
             middle = (low + high) // 2
             try:
-                await producer.send_and_wait(topic, b"x" * middle, key=b"k")
+                await producer.send_and_wait(topic, b"x" * middle, key=b"k", headers=shape)
                 low = middle
             except KafkaError:
                 high = middle
@@ -148,7 +171,9 @@ async def test_messages_at_the_size_limit_are_cut_to_fit_and_passed(
             gb = await net.publisher("GB")
             await gb.publish(before)
             for value in hostile:
-                await producer.send_and_wait(inbox, value, key=b"k")
+                # Signed by GB: a genuine writer's garbage, so it gets past the proof to decoding.
+                proof = [(HEADER_SIGNER, b"GB"), (HEADER_SIGNATURE, demo_key("GB").sign(value))]
+                await producer.send_and_wait(inbox, value, key=b"k", headers=proof)
             await gb.publish(after)
             await net.events.wait("alert.received", country="RS", alert_id=after["alert_id"])
             dead = await net.events.wait("message.deadlettered", 2, country="RS")
@@ -181,3 +206,40 @@ async def test_messages_at_the_size_limit_are_cut_to_fit_and_passed(
         await again.events.wait("alert.received", country="RS", alert_id=last["alert_id"])
         assert rs.handled == 1
     assert not again.events.named("message.deadlettered")
+
+
+async def test_forged_and_tampered_copies_are_refused_by_their_proof(
+    kafka_bootstrap, topics, tmp_path
+):
+    """MK writes in GB's name, revokes GB's alert, tampers a byte, reuses GB's proof: refused."""
+    inbox = alerts_topic("RS", topics)
+    genuine = alert()
+    signed = codec.encode(REGISTRY, "Alert", genuine)
+    tampered = signed[:-3] + bytes([signed[-3] ^ 1]) + signed[-2:]
+    other = codec.encode(REGISTRY, "Alert", {**genuine, "summary": "Another story entirely."})
+    async with services(kafka_bootstrap, topics, tmp_path) as net:
+        await net.consumer("RS")
+        gb = await net.publisher("GB")
+        await write_as(kafka_bootstrap, inbox, alert(), writer="MK")  # in GB's name
+        await write_as(kafka_bootstrap, inbox, genuine, writer="GB", value=tampered)
+        await write_as(kafka_bootstrap, inbox, genuine, writer="GB", value=other)
+        await gb.publish(genuine)
+        await net.events.wait("alert.received", country="RS", alert_id=genuine["alert_id"])
+        revocation = {**genuine, "revision": 2, "message_type": "REVOCATION"}
+        await write_as(kafka_bootstrap, inbox, revocation, writer="MK")
+        later = alert()
+        await gb.publish(later)
+        await net.events.wait("alert.received", country="RS", alert_id=later["alert_id"])
+        dead = await net.events.wait("message.deadlettered", 4, country="RS")
+        assert still_running(net)
+
+    assert [e["rule"] for e in dead] == [
+        "wrong-signer",
+        "bad-signature",
+        "bad-signature",
+        "wrong-signer",
+    ]
+    received = [e["alert_id"] for e in net.events.named("alert.received")]
+    assert received == [genuine["alert_id"], later["alert_id"]]
+    assert not net.events.named("alert.revoked")
+    assert not net.events.named("alert.rejected")

@@ -139,7 +139,7 @@ async def test_corrupt_message_is_dead_lettered_and_the_next_is_handled(
 ):
     """Garbage on RS's inbox goes to RS's dead letters with the bytes; the next alert arrives."""
     garbage = b"\xc3\x01not an avro message at all"
-    await produce_raw(kafka_bootstrap, alerts_topic("RS", topics), garbage)
+    await produce_raw(kafka_bootstrap, alerts_topic("RS", topics), garbage, signer="GB")
     async with services(kafka_bootstrap, topics, tmp_path) as net:
         await net.consumer("RS")
         gb = await net.publisher("GB")
@@ -286,10 +286,15 @@ async def test_a_later_answer_is_logged_but_a_repeated_receipt_is_not(
             "sent_at": datetime.now(UTC),
         }
         value = codec.encode(default_registry(), "Receipt", hit)
+        signed = {"signer": "RS", "originator": "GB"}
         for _ in range(2):
-            await produce_raw(kafka_bootstrap, receipts_topic("GB", topics), value, b"GB-CASE-1")
+            await produce_raw(
+                kafka_bootstrap, receipts_topic("GB", topics), value, b"GB-CASE-1", **signed
+            )
         await net.events.wait("receipt.received", 2, country="GB")
-        await produce_raw(kafka_bootstrap, receipts_topic("GB", topics), value, b"GB-CASE-1")
+        await produce_raw(
+            kafka_bootstrap, receipts_topic("GB", topics), value, b"GB-CASE-1", **signed
+        )
         await gb.publish(alert("GB", ["RS"], case_id="GB-CASE-1"))
         await net.events.wait("receipt.received", 3, country="GB")
 

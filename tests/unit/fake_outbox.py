@@ -16,8 +16,12 @@ from typing import Any
 from aiokafka.structs import ConsumerRecord, RecordMetadata, TopicPartition
 
 from intelshare.consumer.handlers import Handlers
+from intelshare.consumer.proof import _expected_writer
 from intelshare.contract import codec
+from intelshare.contract.headers import HEADER_ORIGINATOR
 from intelshare.contract.schemas import default_registry
+from intelshare.contract.signing import HEADER_SIGNATURE, HEADER_SIGNER, demo_key
+from intelshare.errors import IntelshareError
 from intelshare.network.model import Network, default_network
 from intelshare.producer.outbox import Outbox
 from intelshare.runtime.eventlog import EventDict, EventLog
@@ -84,10 +88,21 @@ class FakeCountry:
         return [decode_entry(s.value) for s in self.producer.to("intel.state.")]
 
     async def deliver(
-        self, value: bytes | None, *, kind: str = "inbox", headers: dict[str, str] | None = None
+        self,
+        value: bytes | None,
+        *,
+        kind: str = "inbox",
+        headers: dict[str, bytes] | None = None,
+        signer: str | None = None,
     ) -> None:
-        """Hand one record to the handlers as if read from the country's topic, then settle."""
+        """Hand one record to the handlers as if read from the country's topic, then settle.
+
+        Unless ``headers`` are given, the value is signed as its writer would sign it
+        (``signer``, else the country the record says wrote it) with the originator header.
+        """
         topic = f"intel.{'alerts' if kind == 'inbox' else 'receipts'}.{self.country}"
+        if headers is None:
+            headers = signed_headers(value or b"", self.country, signer)
         record: ConsumerRecord[bytes, bytes] = ConsumerRecord(
             topic=topic,
             partition=0,
@@ -99,7 +114,7 @@ class FakeCountry:
             checksum=None,
             serialized_key_size=2,
             serialized_value_size=len(value or b""),
-            headers=[(k, v.encode()) for k, v in (headers or {}).items()],
+            headers=list(headers.items()),
         )
         await self.handlers.handle(record, kind)
         await self.handlers.settle()
@@ -129,6 +144,27 @@ def fake_country(country: str = "RS", network: Network | None = None) -> FakeCou
         clock=lambda: NOW,
     )
     return FakeCountry(country=country, producer=producer, handlers=handlers, events=events)
+
+
+def signed_headers(value: bytes, receiver: str, signer: str | None = None) -> dict[str, bytes]:
+    """Headers a genuine writer of ``value`` would send: originator, signer and signature."""
+    originator = signer or "GB"
+    try:
+        decoded = codec.decode(default_registry(), value)
+    except IntelshareError:
+        decoded = None
+    if decoded is not None:
+        record = decoded.record
+        is_alert = decoded.name == "Alert"
+        originator = str(record["originator"]["country"] if is_alert else record["originator"])
+        if signer is None:
+            signer = _expected_writer(decoded.name, record, receiver)
+    signer = signer or originator
+    return {
+        HEADER_ORIGINATOR: originator.encode(),
+        HEADER_SIGNER: signer.encode(),
+        HEADER_SIGNATURE: demo_key(signer).sign(value),
+    }
 
 
 def encode(name: str, record: dict[str, Any]) -> bytes:

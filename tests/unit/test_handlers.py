@@ -7,11 +7,19 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from fake_outbox import NOW, encode, fake_country
+from fake_outbox import NOW, encode, fake_country, signed_headers
 
 from intelshare.contract import codec
 from intelshare.contract.alerts import new_alert, revoke, to_millis
+from intelshare.contract.headers import HEADER_ORIGINATOR
 from intelshare.contract.schemas import default_registry
+from intelshare.contract.signing import (
+    HEADER_ORIGIN_SIGNATURE,
+    HEADER_ORIGIN_VALUE,
+    HEADER_SIGNATURE,
+    HEADER_SIGNER,
+    demo_key,
+)
 from intelshare.state.entries import ConsentEntry, InboxEntry
 
 
@@ -307,3 +315,151 @@ async def test_an_oversized_id_is_dead_lettered_before_it_reaches_a_receipt() ->
 
     assert [s.topic for s in rs.producer.sent] == ["intel.deadletter.RS"]
     assert "alert_id of 5000 characters" in rs.named("message.deadlettered")[0]["error"]
+
+
+def forged(value: bytes, *, signer: str, originator: str = "GB") -> dict[str, bytes]:
+    """Headers of a copy signed by ``signer`` while claiming ``originator``."""
+    return {
+        HEADER_ORIGINATOR: originator.encode(),
+        HEADER_SIGNER: signer.encode(),
+        HEADER_SIGNATURE: demo_key(signer).sign(value),
+    }
+
+
+def refused(country: Any) -> list[tuple[str, str]]:
+    """(error_type, rule) of each dead letter the country wrote."""
+    letters = [
+        codec.decode(default_registry(), s.value).record
+        for s in country.producer.to("intel.deadletter.")
+    ]
+    return [(r["error_type"], r["rule"]) for r in letters]
+
+
+async def test_an_alert_in_gbs_name_signed_by_mk_is_refused() -> None:
+    """MK signs an alert naming GB as originator: wrong-signer, dead-lettered, no receipt."""
+    rs = fake_country()
+    value = encode("Alert", alert())
+
+    await rs.deliver(value, headers=forged(value, signer="MK"))
+
+    assert refused(rs) == [("ProofError", "wrong-signer")]
+    assert not rs.named("alert.received")
+    assert not rs.producer.to("intel.receipts.")
+    assert rs.named("message.deadlettered")[0]["rule"] == "wrong-signer"
+
+
+async def test_one_changed_byte_or_a_copied_proof_fails_the_signature() -> None:
+    """A genuine copy with one body byte changed, and GB's proof on another body: bad-signature."""
+    rs = fake_country()
+    value = encode("Alert", alert())
+    headers = signed_headers(value, "RS")
+    changed = value[:-3] + bytes([value[-3] ^ 1]) + value[-2:]
+    other = encode("Alert", alert(summary="something else"))
+
+    await rs.deliver(changed, headers=headers)
+    await rs.deliver(other, headers=headers)
+    await rs.deliver(value, headers=headers)
+
+    assert refused(rs) == [("ProofError", "bad-signature")] * 2
+    assert len(rs.named("alert.received")) == 1
+
+
+async def test_a_revocation_of_gbs_alert_written_by_mk_is_refused() -> None:
+    """Only GB's own key proves a revocation of GB's alert."""
+    rs = fake_country()
+    original = alert()
+    await rs.deliver(encode("Alert", original))
+    value = encode("Alert", revoke(original, created_at=NOW))
+
+    await rs.deliver(value, headers=forged(value, signer="MK"))
+
+    assert refused(rs) == [("ProofError", "wrong-signer")]
+    assert rs.handlers.state.inbox["GB", original["alert_id"]].status == "received"
+
+
+@pytest.mark.parametrize(
+    ("headers", "rule"),
+    [
+        pytest.param({}, "unsigned", id="unsigned"),
+        pytest.param({HEADER_SIGNER: b"ZZ", HEADER_SIGNATURE: b"x" * 64}, "unknown-key", id="zz"),
+        pytest.param(
+            {HEADER_SIGNER: b"GB", HEADER_SIGNATURE: b"\x00" * 64}, "bad-signature", id="zeros"
+        ),
+    ],
+)
+async def test_unsigned_and_unknown_signers_are_refused(headers: dict, rule: str) -> None:
+    """No signature, a signer outside the network, a signature of zeros: each its own rule."""
+    rs = fake_country()
+
+    await rs.deliver(encode("Alert", alert()), headers=headers)
+
+    assert refused(rs) == [("ProofError", rule)]
+
+
+async def test_the_originator_header_must_agree_with_the_record() -> None:
+    """GB signs honestly but the header names MK: originator-mismatch."""
+    rs = fake_country()
+    value = encode("Alert", alert())
+
+    await rs.deliver(value, headers=forged(value, signer="GB", originator="MK"))
+
+    assert refused(rs) == [("ProofError", "originator-mismatch")]
+
+
+async def test_a_receipt_must_be_signed_by_the_recipient_it_names() -> None:
+    """A receipt naming RS as recipient, signed by MK, is refused; signed by RS it is taken."""
+    gb = fake_country("GB")
+    receipt = {
+        "receipt_id": "RS-R-GB-1-1",
+        "alert_id": "GB-1",
+        "revision": 1,
+        "case_id": "C1",
+        "originator": "GB",
+        "recipient": "RS",
+        "status": "HIT",
+        "rule": None,
+        "note": None,
+        "sent_at": to_millis(NOW),
+    }
+    value = encode("Receipt", receipt)
+
+    await gb.deliver(value, kind="receipts", signer="MK")
+    await gb.deliver(value, kind="receipts")
+
+    assert refused(gb) == [("ProofError", "wrong-signer")]
+    assert [e["receipt_from"] for e in gb.named("receipt.received")] == ["RS"]
+
+
+def onward_copy(original: dict[str, Any], content: dict[str, Any]) -> tuple[bytes, dict]:
+    """GB's signed original, and MK's onward copy of ``content`` to RS with GB's proof."""
+    origin = encode("Alert", original)
+    value = encode("Alert", {**content, "hop_path": ["GB", "MK", "RS"]})
+    headers = {
+        **forged(value, signer="MK"),
+        HEADER_ORIGIN_VALUE: origin,
+        HEADER_ORIGIN_SIGNATURE: demo_key("GB").sign(origin),
+    }
+    return value, headers
+
+
+async def test_an_onward_copy_carries_both_proofs() -> None:
+    """MK's copy of GB's alert: MK's hop signature and GB's proof of the same content verify."""
+    rs = fake_country()
+    original = alert(recipients=["MK"], tlp="TLP_GREEN")
+    value, headers = onward_copy(original, original)
+
+    await rs.deliver(value, headers=headers)
+
+    (received,) = rs.named("alert.received")
+    assert (received["originator"], received["sender"]) == ("GB", "MK")
+
+
+async def test_an_onward_copy_with_altered_content_is_refused() -> None:
+    """MK changes the summary of GB's alert on the way: bad-origin-proof."""
+    rs = fake_country()
+    original = alert(recipients=["MK"], tlp="TLP_GREEN")
+    value, headers = onward_copy(original, {**original, "summary": "MK's version"})
+
+    await rs.deliver(value, headers=headers)
+
+    assert refused(rs) == [("ProofError", "bad-origin-proof")]

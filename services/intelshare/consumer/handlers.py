@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Final
 
+from intelshare.consumer import proof
 from intelshare.consumer.inbox import RECEIPT_STATUS, Verdict, decide
 from intelshare.contract import codec, events
 from intelshare.contract.alerts import AlertHeader, to_millis
@@ -27,6 +28,7 @@ from intelshare.contract.headers import (
     header_map,
     headers,
 )
+from intelshare.contract.signing import HEADER_SIGNATURE
 from intelshare.errors import DecodeError, IntelshareError, InvalidMessage
 from intelshare.network.model import deadletter_topic, receipts_topic
 from intelshare.network.policy import DEFAULT_CLOCK_SKEW
@@ -72,6 +74,8 @@ class Message:
     """Its topic, partition and offset (log fields)."""
     trace: str | None
     """The trace id header, if any."""
+    headers: dict[str, bytes]
+    """The record headers as received (last value of a name wins)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -138,15 +142,29 @@ class Handlers:
         """Decode, check and act on one message from the inbox or the receipts topic."""
         where = {"topic": record.topic, "partition": record.partition, "offset": record.offset}
         trace = header_map(record.headers).get(HEADER_TRACE)
+        raw_headers = {name: value for name, value in record.headers or () if value is not None}
         try:
             if record.value is None:
                 raise DecodeError("the message has no value")
+            # The origin proof first: nothing is decoded from a message nobody vouches for.
+            signer = proof.check_signature(self.network, raw_headers, record.value)
             decoded = codec.decode(self.outbox.registry, record.value)
             handler = self.dispatch[kind].get(decoded.name)
             if handler is None:
                 raise InvalidMessage(f"a {decoded.schema_name} message does not belong on {kind}")
             _check_ids(decoded.record)
-            await handler(Message(decoded=decoded, raw=record.value, where=where, trace=trace))
+            proof.check_writer(
+                self.network,
+                self.outbox.registry,
+                raw_headers,
+                decoded,
+                signer=signer,
+                receiver=self.country,
+            )
+            message = Message(
+                decoded=decoded, raw=record.value, where=where, trace=trace, headers=raw_headers
+            )
+            await handler(message)
         except (IntelshareError, KeyError, TypeError, ValueError) as error:
             if isinstance(error, IntelshareError) and error.retriable:
                 raise  # the broker is in trouble, not the message
@@ -212,15 +230,20 @@ class Handlers:
             self.log.info(events.ALERT_REVOKED, **fields)
         else:
             self.log.info(events.ALERT_RECEIVED, **fields)
-        entry = self._remember_arrival(header, arrival, message.raw) if arrival.remember else None
+        entry = self._remember_arrival(header, arrival, message) if arrival.remember else None
         answered = self._receipt(header, RECEIPT_STATUS[arrival.verdict], arrival.rule, trace)
         if entry is not None and not answered:
             self.effects.memory.append(entry)  # no receipt to wait for
 
-    def _remember_arrival(self, header: AlertHeader, arrival: Arrival, raw: bytes) -> InboxEntry:
+    def _remember_arrival(
+        self, header: AlertHeader, arrival: Arrival, message: Message
+    ) -> InboxEntry:
+        raw = message.raw
         keep = (
             arrival.verdict is Verdict.RECEIVED
             and header.handling.needs_consent_for_onward
+            # Kept with the originator's signature, the proof an onward copy carries.
+            and arrival.sender == header.originator
             # Kept as base64 in a JSON state entry: only what fits in one record.
             and len(raw) * 4 // 3 + RECORD_FRAMING < self.record_limit
         )
@@ -237,6 +260,7 @@ class Handlers:
             # Kept (as received; they decode by their own fingerprint) only where onward
             # sharing needs consent: the consumer shares on itself once consent is granted.
             record=raw if keep else None,
+            signature=message.headers.get(HEADER_SIGNATURE) if keep else None,
         )
         self.state.apply(entry)
         return entry
@@ -309,7 +333,12 @@ class Handlers:
         if grant["granted"] and entry is not None and entry.status == "received" and entry.record:
             alert = codec.decode(self.outbox.registry, entry.record).record
             await consent.share_onward(
-                self.outbox, alert, onward_to=onward, consent_id=grant["consent_id"], trace_id=trace
+                self.outbox,
+                alert,
+                onward_to=onward,
+                consent_id=grant["consent_id"],
+                trace_id=trace,
+                origin=(entry.record, entry.signature or b""),
             )
             status = "shared"
         else:
@@ -440,6 +469,7 @@ class Handlers:
                 **where,
                 error=letter["error"],
                 error_type=error_type,
+                rule=letter["rule"],
                 original_length=len(value),
                 truncated=letter["truncated"],
                 deadletter_topic=metadata.topic,

@@ -175,6 +175,7 @@ class Consumer(Service):
             log=self.log,
             producer=self._producer,
             clock=self._clock,
+            signer=self.settings.signer(self.country, self.network),
         )
         await self.store.start()
         # Dead letters must fit both the topic and the producer's own request limit.

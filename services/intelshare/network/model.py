@@ -18,10 +18,11 @@ import yaml
 
 from intelshare.contract.markings import TLP_ORDER
 from intelshare.contract.schemas import known_categories
+from intelshare.contract.signing import KeyFormatError, demo_public_key, parse_key
 from intelshare.errors import NetworkError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping
 
 ISO_3166_ALPHA_2: Final = frozenset(
     """AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ
@@ -136,6 +137,9 @@ class Network:
     """Every agreement, in file order."""
     source: str = "<network>"
     """Where the network was loaded from."""
+    public_keys: Mapping[str, bytes] | None = None
+    """Each country's Ed25519 public key, read from the folder the file's ``keys:`` names;
+    None when the file names none: every country then has its derivable demo key."""
     _by_code: dict[str, Country] = field(init=False, repr=False, compare=False)
     _between: dict[tuple[str, str], tuple[Agreement, ...]] = field(
         init=False, repr=False, compare=False
@@ -154,6 +158,19 @@ class Network:
     def country(self, code: str) -> Country | None:
         """The country with this code, or None."""
         return self._by_code.get(code)
+
+    @property
+    def demo_keys(self) -> bool:
+        """Whether countries prove their messages with the derivable demo keys (no keys folder)."""
+        return self.public_keys is None
+
+    def public_key(self, code: str) -> bytes | None:
+        """``code``'s public key; None for a country outside the network or without a key."""
+        if code not in self._by_code:
+            return None
+        if self.public_keys is None:
+            return demo_public_key(code)
+        return self.public_keys.get(code)
 
     def agreements_between(self, a: str, b: str) -> tuple[Agreement, ...]:
         """Agreements both countries are party to (none for RS and XK in the default)."""
@@ -320,8 +337,8 @@ def _agreement(reader: _Reader, node: yaml.Node, codes: frozenset[str]) -> Agree
     )
 
 
-def parse_network(text: str, *, source: str = "<network>") -> Network:
-    """Parse and validate a network file's text.
+def parse_network(text: str, *, source: str = "<network>", base: Path | None = None) -> Network:
+    """Parse and validate a network file's text (``base``: the folder ``keys:`` is relative to).
 
     Raises:
         NetworkError: ``source:line: reason`` for the first problem found.
@@ -337,7 +354,9 @@ def parse_network(text: str, *, source: str = "<network>") -> Network:
         raise NetworkError(f"{source}: not valid YAML: {error}") from error
     if root is None:
         reader.fail(None, "empty network file")
-    top = reader.mapping(root, "the network file", required=("countries", "agreements"))
+    top = reader.mapping(
+        root, "the network file", required=("countries", "agreements"), optional=("keys",)
+    )
     countries: list[Country] = []
     agency_ids: set[str] = set()
     for node in reader.sequence(top["countries"], "countries"):
@@ -352,7 +371,36 @@ def parse_network(text: str, *, source: str = "<network>") -> Network:
         if any(a.id == agreement.id for a in agreements):
             reader.fail(node, f"duplicate agreement id {agreement.id!r}")
         agreements.append(agreement)
-    return Network(countries=tuple(countries), agreements=tuple(agreements), source=source)
+    public_keys = None
+    if "keys" in top:
+        public_keys = _public_keys(reader, top["keys"], codes, base)
+    return Network(
+        countries=tuple(countries),
+        agreements=tuple(agreements),
+        source=source,
+        public_keys=public_keys,
+    )
+
+
+def _public_keys(
+    reader: _Reader, node: yaml.Node, codes: frozenset[str], base: Path | None
+) -> dict[str, bytes]:
+    """``<CC>.pub`` of each country in the folder ``keys:`` names (relative to the file)."""
+    folder = Path(reader.string(node, "keys (a folder of <CC>.pub files)"))
+    if not folder.is_absolute() and base is not None:
+        folder = base / folder
+    if not folder.is_dir():
+        reader.fail(node, f"keys folder {folder} does not exist (intelshare keys makes one)")
+    found: dict[str, bytes] = {}
+    for code in sorted(codes):
+        path = folder / f"{code}.pub"
+        if not path.exists():
+            continue  # that country's messages are refused (unknown-key) until it has one
+        try:
+            found[code] = parse_key(path.read_text(encoding="ascii"))
+        except (OSError, UnicodeDecodeError, KeyFormatError) as error:
+            reader.fail(node, f"{path}: not a public key: {error}")
+    return found
 
 
 def default_network_path() -> Path:
@@ -372,7 +420,7 @@ def load_network(path: Path | None = None) -> Network:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise NetworkError(f"{path}: cannot read: {error}") from error
-    return parse_network(text, source=str(path))
+    return parse_network(text, source=str(path), base=path.parent)
 
 
 @functools.cache

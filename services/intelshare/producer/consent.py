@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from intelshare.contract import codec, events
 from intelshare.contract.alerts import AlertHeader, to_millis
 from intelshare.contract.headers import HEADER_ORIGINATOR, HEADER_SCHEMA, HEADER_TRACE, headers
+from intelshare.contract.signing import HEADER_ORIGIN_SIGNATURE, HEADER_ORIGIN_VALUE
 from intelshare.network.model import alerts_topic, receipts_topic
 from intelshare.network.policy import check_send
 from intelshare.producer.results import (
@@ -211,11 +212,15 @@ async def share_onward(
     consent_id: str | None,
     trace_id: str | None = None,
     context: Mapping[str, Any] | None = None,
+    origin: tuple[bytes, bytes] | None = None,
 ) -> PublishResult:
     """Share a received alert onward; each copy's ``hop_path`` ends with its recipient.
 
     Restricted handling (H2, TLP:RED, AMBER+STRICT, UK C) needs ``consent_id`` from the
     originator's grant; without it the policy refuses (``onward-needs-consent``).
+    ``origin``: the alert's value as the originator signed it and that signature, carried
+    by each copy (headers ``origin-value``, ``origin-signature``) so the last recipient can
+    check the originator's proof as well as this country's own signature of the copy.
     """
     header = AlertHeader.from_record(alert)
     trace_id = trace_id or new_trace_id()
@@ -257,8 +262,14 @@ async def share_onward(
         copy = {**alert, "hop_path": path}
         data = outbox.encode_alert(copy, trace_id, extra)
         topic = alerts_topic(country, outbox.topic_prefix)
+        kafka_headers = outbox.alert_headers(header, trace_id)
+        if origin is not None:
+            kafka_headers += [
+                (HEADER_ORIGIN_VALUE, origin[0]),
+                (HEADER_ORIGIN_SIGNATURE, origin[1]),
+            ]
         (metadata,) = await outbox.acknowledged(
-            [outbox.write(topic, header.case_id, data, outbox.alert_headers(header, trace_id))]
+            [outbox.write(topic, header.case_id, data, kafka_headers)]
         )
         results.append(CopyResult.written(country, metadata))
         outbox.log.info(

@@ -24,6 +24,7 @@ from intelshare.contract.headers import (
     headers,
 )
 from intelshare.contract.schemas import default_registry
+from intelshare.contract.signing import HEADER_SIGNATURE, HEADER_SIGNER, demo_key
 from intelshare.errors import EncodeError
 from intelshare.network.model import state_topic
 from intelshare.producer.results import handling_header
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 
     from intelshare.contract.alerts import AlertHeader
     from intelshare.contract.schemas import SchemaRegistry
+    from intelshare.contract.signing import SigningKey
     from intelshare.network.model import Network
     from intelshare.runtime.eventlog import EventLog
     from intelshare.state.entries import Entry
@@ -64,8 +66,14 @@ class Outbox:
         producer: AIOKafkaProducer,
         registry: SchemaRegistry | None = None,
         clock: Callable[[], datetime] = utcnow,
+        signer: SigningKey | None = None,
     ) -> None:
-        """Write as ``country`` through ``producer``, logging to ``log``."""
+        """Write as ``country`` through ``producer``, logging to ``log``.
+
+        ``signer``: the country's key; every record but state entries is signed with it
+        (headers ``signer`` and ``signature``). None: the country's demo key.
+        """
+        self.signer = signer or demo_key(country)
         self.country = country
         self.network = network
         self.topic_prefix = topic_prefix
@@ -138,15 +146,24 @@ class Outbox:
         return entries
 
     async def write(
-        self, topic: str, key: str, value: bytes, kafka_headers: Headers
+        self, topic: str, key: str, value: bytes, kafka_headers: Headers, *, sign: bool = True
     ) -> asyncio.Future[RecordMetadata]:
         """Enqueue one record; the returned future resolves when the broker acknowledges it.
+
+        Signed (``sign``) as this country: the proof travels in the ``signer`` and
+        ``signature`` headers (:mod:`intelshare.contract.signing`).
 
         Raises:
             BrokerUnavailable: the broker cannot be reached.
             RequestRefused: the client or broker refused the record (e.g. too large).
             AccessDenied: no ACL lets this country write there.
         """
+        if sign:
+            kafka_headers = [
+                *kafka_headers,
+                (HEADER_SIGNER, self.country.encode()),
+                (HEADER_SIGNATURE, self.signer.sign(value)),
+            ]
         try:
             future: asyncio.Future[RecordMetadata] = await self.producer.send(
                 topic, value, key=key.encode(), headers=kafka_headers
@@ -159,7 +176,8 @@ class Outbox:
         """Enqueue one fact for this country's state topic."""
         key, value = encode_entry(entry)
         topic = state_topic(self.country, self.topic_prefix)
-        return await self.write(topic, key.decode(), value, [])
+        # The state topic is the country's own memory, read only by itself: not signed.
+        return await self.write(topic, key.decode(), value, [], sign=False)
 
     async def acknowledged(self, sends: Sequence[Any]) -> list[RecordMetadata]:
         """Enqueue ``sends`` (coroutines of :meth:`write`) and wait for every acknowledgement.

@@ -136,6 +136,7 @@ class Publisher(Service):
             producer=self.producer,
             registry=self.registry,
             clock=self._clock,
+            signer=self.settings.signer(self.country, self.network),
         )
         if self.settings.audit and not self.log.has_sink:
             self._audit = AuditMirror(self.producer, audit_topic(self.settings.topic_prefix))

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
 
+from intelshare.contract.signing import KeyFormatError, SigningKey, demo_key, signing_key
 from intelshare.errors import SettingsError
 from intelshare.network.model import COUNTRY_CODES, Network, load_network
 from intelshare.runtime.client_config import PLAINTEXT, ClientSecurity, load_client_config
@@ -47,6 +48,8 @@ ENV: Final = {
     "clock_skew": "INTELSHARE_CLOCK_SKEW",
     "client_config": "INTELSHARE_CLIENT_CONFIG",
     "instance": "INTELSHARE_INSTANCE",
+    "signing_key_file": "INTELSHARE_SIGNING_KEY_FILE",
+    "signing_key": "INTELSHARE_SIGNING_KEY",
 }
 """The environment variable behind each setting."""
 
@@ -83,6 +86,10 @@ class Settings:
     """A client file (librdkafka names): protocol, SASL identity, CA; None: plaintext."""
     security: ClientSecurity = PLAINTEXT
     """How clients connect, read from ``client_config`` when the settings are built."""
+    signing_key_file: Path | None = None
+    """This country's private Ed25519 key (``intelshare keys`` makes one), read at start."""
+    signing_key: str | None = field(default=None, repr=False)
+    """This country's private key itself (base64), for where a file is awkward."""
     instance: str | None = None
     """Names one consumer process of a country (its transactional id); random when unset.
     Give each replica a stable one (a pod ordinal) so a restart fences its predecessor."""
@@ -193,6 +200,37 @@ class Settings:
         if network.country(country) is None:
             raise SettingsError(f"country: {country} is not in {network.source}")
         return country, network
+
+    def signer(self, country: str, network: Network) -> SigningKey:
+        """The key ``country``'s services sign with: the configured one, or the demo key.
+
+        Raises SettingsError when the key cannot be read, or when none is configured and the
+        network names a keys folder (its countries then have real keys, never demo ones).
+        """
+        source = "signing key"
+        text = self.signing_key
+        if text is None and self.signing_key_file is not None:
+            source = str(self.signing_key_file)
+            try:
+                text = self.signing_key_file.read_text(encoding="ascii")
+            except (OSError, UnicodeDecodeError) as error:
+                raise SettingsError(f"signing key: cannot read {source}: {error}") from None
+        if text is None:
+            if not network.demo_keys:
+                raise SettingsError(
+                    f"signing key: {network.source} names a keys folder, so {country} needs its "
+                    f"private key (--signing-key-file or {ENV['signing_key_file']})"
+                )
+            return demo_key(country)
+        try:
+            key = signing_key(country, text)
+        except KeyFormatError as error:
+            raise SettingsError(f"signing key: {source}: {error}") from None
+        if network.public_key(country) not in (None, key.public):
+            raise SettingsError(
+                f"signing key: {source} is not the key {network.source} lists for {country}"
+            )
+        return key
 
     def client_id_for(self, service: str) -> str:
         """The Kafka client id of one service: one identity per country and role."""

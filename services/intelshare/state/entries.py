@@ -53,6 +53,8 @@ class InboxEntry:
     """Whether the receipt for this revision was acknowledged by the broker."""
     record: bytes | None = None
     """The alert as received (single-object Avro), kept for onward sharing."""
+    signature: bytes | None = None
+    """The originator's signature of ``record``, which onward copies carry as its proof."""
 
     @property
     def key(self) -> str:
@@ -226,7 +228,7 @@ def _from_json(name: str, value: Any) -> object:  # noqa: ANN401 - JSON values
         return None
     if name in ("created_at", "response_due"):
         return datetime.fromisoformat(value)
-    if name == "record":
+    if name in ("record", "signature"):
         return base64.b64decode(value)
     if name == "onward_to":
         return tuple(value)
