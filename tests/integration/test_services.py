@@ -24,6 +24,7 @@ from intelshare.network.model import (
     receipts_topic,
     state_topic,
 )
+from intelshare.producer.consent import request_consent, share_onward
 
 pytestmark = pytest.mark.kafka
 
@@ -232,8 +233,8 @@ async def test_onward_sharing_with_consent_records_the_hops(kafka_bootstrap, top
         record = alert("GB", ["RS"], eu_handling=["H0", "H2"])
         await gb.publish(record)
         await net.events.wait("alert.received", country="RS")
-        refused = await rs.share_onward(record, onward_to=["HU"], consent_id=None)
-        asked = await rs.request_consent(record, onward_to=["HU"], reason="lorry heads to Röszke")
+        refused = await share_onward(rs.outbox, record, onward_to=["HU"], consent_id=None)
+        asked = await request_consent(rs.outbox, record, onward_to=["HU"], reason="to Röszke")
         (granted,) = await net.events.wait("consent.granted", country="GB")
         (onward,) = await net.events.wait("alert.shared_onward", country="RS")
         (arrived,) = await net.events.wait("alert.received", country="HU")

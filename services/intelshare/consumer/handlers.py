@@ -140,7 +140,7 @@ class Handlers:
 
     async def handle(self, record: ConsumerRecord[bytes, bytes], kind: str) -> None:
         """Decode, check and act on one message from the inbox or the receipts topic."""
-        where = {"topic": record.topic, "partition": record.partition, "offset": record.offset}
+        where = events.place(record)
         trace = header_map(record.headers).get(HEADER_TRACE)
         raw_headers = {name: value for name, value in record.headers or () if value is not None}
         try:
@@ -300,9 +300,7 @@ class Handlers:
                 status=status,
                 rule=rule,
                 trace_id=trace,
-                topic=metadata.topic,
-                partition=metadata.partition,
-                offset=metadata.offset,
+                **events.place(metadata),
                 latency_ms=latency_ms(header.created_at, self.clock()),
             )
             known = self.state.inbox.get((header.originator, header.alert_id))

@@ -118,12 +118,7 @@ class Consumer(Service):
         self._max_records = max_records
         self._poll_ms = poll_ms
         self._owns_log = log is None
-        self.log = log or EventLog(
-            service="consumer",
-            country=self.country,
-            fmt=settings.log_format,
-            path=settings.log_file,
-        )
+        self.log = log or EventLog.configured("consumer", self.country, settings)
         self.store = StateStore(settings, log=self.log)
         self._producer: AIOKafkaProducer | None = None
         self._audit_producer: AIOKafkaProducer | None = None
@@ -165,9 +160,8 @@ class Consumer(Service):
                 settings=self.settings,
                 log=self.log,
             )
-            self._audit = AuditMirror(self._audit_producer, audit_topic(self.settings.topic_prefix))
-            self._audit.start()
-            self.log.attach_sink(self._audit)
+            topic = audit_topic(self.settings.topic_prefix)
+            self._audit = AuditMirror.attached(self.log, self._audit_producer, topic)
         self._outbox = Outbox(
             country=self.country,
             network=self.network,
@@ -222,8 +216,7 @@ class Consumer(Service):
             if self._producer is not None:
                 await self._producer.stop()
             if self._audit is not None:
-                self.log.attach_sink(None)
-                await self._audit.stop()
+                await self._audit.detach(self.log)
             if self._audit_producer is not None:
                 await self._audit_producer.stop()
             if self._handlers is not None and self._consumer is not None:

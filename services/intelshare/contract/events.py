@@ -27,7 +27,7 @@ receipt's time to this event), ``rule`` and ``reason`` (refusals), ``status`` (r
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final, Protocol
 
 # Producer side (the originator's national contact point).
 ALERT_SENT: Final = "alert.sent"
@@ -119,3 +119,27 @@ SERVICE_EVENTS: Final = frozenset(
 """Events about the service itself, beside the audit events of ``ALL_EVENTS``."""
 LOGGED_EVENTS: Final = ALL_EVENTS | SERVICE_EVENTS
 """Every event name a service logs: what ``intelshare logs`` reads and filters on."""
+
+
+class Placed(Protocol):
+    """Anything that names one record's place in Kafka (aiokafka's records and metadata)."""
+
+    @property
+    def topic(self) -> str:
+        """The topic."""
+        ...
+
+    @property
+    def partition(self) -> int:
+        """The partition."""
+        ...
+
+    @property
+    def offset(self) -> int:
+        """The offset."""
+        ...
+
+
+def place(record: Placed) -> dict[str, Any]:
+    """The ``topic``, ``partition`` and ``offset`` fields of an event about one Kafka record."""
+    return {"topic": record.topic, "partition": record.partition, "offset": record.offset}

@@ -94,9 +94,7 @@ async def request_consent(
             consent_id=consent_id,
             reason=reason,
             trace_id=trace_id,
-            topic=metadata.topic,
-            partition=metadata.partition,
-            offset=metadata.offset,
+            **events.place(metadata),
             **dict(context or {}),
         )
     return ConsentResult(consent_id=consent_id, alert_id=header.alert_id, onward_to=onward)
@@ -124,11 +122,10 @@ async def answer_consent(
     for country in onward:
         if header is None:
             refused.append(
-                CopyResult(
-                    recipient=country,
-                    sent=False,
-                    rule=UNKNOWN_ALERT,
-                    reason=f"{outbox.country} has no record of sending {request['alert_id']}",
+                CopyResult.refusal(
+                    country,
+                    UNKNOWN_ALERT,
+                    f"{outbox.country} has no record of sending {request['alert_id']}",
                 )
             )
             continue
@@ -136,14 +133,7 @@ async def answer_consent(
         if decision.allowed:
             allowed.append(country)
         else:
-            refused.append(
-                CopyResult(
-                    recipient=country,
-                    sent=False,
-                    rule=str(decision.rule),
-                    reason=decision.reason,
-                )
-            )
+            refused.append(CopyResult.refusal(country, decision.rule, decision.reason))
     consent_id, alert_id = str(request["consent_id"]), str(request["alert_id"])
     case_id = str(request["case_id"])
     grant: dict[str, Any] = {
@@ -183,9 +173,7 @@ async def answer_consent(
             events.CONSENT_GRANTED,
             **common,
             recipient=country,
-            topic=metadata.topic,
-            partition=metadata.partition,
-            offset=metadata.offset,
+            **events.place(metadata),
         )
     for copy in refused:
         outbox.log.info(
@@ -241,14 +229,7 @@ async def share_onward(
         )
         path = [*base_path, country]
         if not decision.allowed:
-            results.append(
-                CopyResult(
-                    recipient=country,
-                    sent=False,
-                    rule=str(decision.rule),
-                    reason=decision.reason,
-                )
-            )
+            results.append(CopyResult.refusal(country, decision.rule, decision.reason))
             outbox.log.info(
                 events.ALERT_REFUSED,
                 **header.log_fields(),
@@ -278,9 +259,7 @@ async def share_onward(
             **extra,
             recipient=country,
             hop_path=path,
-            topic=metadata.topic,
-            partition=metadata.partition,
-            offset=metadata.offset,
+            **events.place(metadata),
             latency_ms=latency_ms(header.created_at, outbox.now()),
         )
     return PublishResult.of(header, trace_id, results)

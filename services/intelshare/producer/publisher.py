@@ -4,10 +4,11 @@ Every alert is encoded once (which validates it against the schema) and checked 
 policy per recipient; a refused copy is logged ``alert.refused`` with its rule and is never
 written, an allowed one goes to ``intel.alerts.<CC>`` keyed by case id with headers for
 schema, originator, handling and trace id, and is logged ``alert.sent`` once the broker has
-acknowledged it. The publisher also remembers what it sent in its country's state topic, so
+acknowledged it. The publisher also records what it sent in its country's state topic, so
 the country's consumer can match receipts and notice overdue ones. Updates and revocations
-are alerts with a higher revision (only the originator may send them); consent requests,
-consent answers and onward sharing complete the handling rules.
+are alerts with a higher revision (only the originator may send them). Consent requests,
+consent answers and onward sharing are :mod:`intelshare.producer.consent`'s functions over
+the publisher's :attr:`~Publisher.outbox`.
 """
 
 from __future__ import annotations
@@ -16,14 +17,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from intelshare.contract import events
-from intelshare.contract.alerts import AlertHeader, revise, revoke
+from intelshare.contract.alerts import AlertHeader, revoke
 from intelshare.contract.schemas import default_registry
 from intelshare.network.model import alerts_topic, audit_topic
 from intelshare.network.policy import check_send
-from intelshare.producer import consent
 from intelshare.producer.outbox import Outbox, utcnow
 from intelshare.producer.results import (
-    ConsentResult,
     CopyResult,
     PublishResult,
     latency_ms,
@@ -39,7 +38,7 @@ from intelshare.runtime.lifecycle import Service
 
 if TYPE_CHECKING:
     import asyncio
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Callable, Mapping
     from datetime import datetime
 
     from aiokafka import AIOKafkaProducer
@@ -71,7 +70,7 @@ class Pending:
 
 
 class Publisher(Service):
-    """One country's sending side: alerts, updates, revocations, consent and onward copies.
+    """One country's sending side: alerts, updates and revocations (consent: see its outbox).
 
     Use ``async with Publisher(settings) as publisher:`` and ``await publisher.publish(record)``.
     ``settings.country`` is the sending country; ``settings.topic_prefix`` scopes every topic.
@@ -95,12 +94,7 @@ class Publisher(Service):
         self.registry = default_registry()
         self._clock = clock
         self._owns_log = log is None
-        self.log = log or EventLog(
-            service="producer",
-            country=self.country,
-            fmt=settings.log_format,
-            path=settings.log_file,
-        )
+        self.log = log or EventLog.configured("producer", self.country, settings)
         self._producer = producer
         self._owns_producer = producer is None
         self._audit: AuditMirror | None = None
@@ -139,15 +133,13 @@ class Publisher(Service):
             signer=self.settings.signer(self.country, self.network),
         )
         if self.settings.audit and not self.log.has_sink:
-            self._audit = AuditMirror(self.producer, audit_topic(self.settings.topic_prefix))
-            self._audit.start()
-            self.log.attach_sink(self._audit)
+            topic = audit_topic(self.settings.topic_prefix)
+            self._audit = AuditMirror.attached(self.log, self.producer, topic)
 
     async def _stop(self) -> None:
         try:
             if self._audit is not None:
-                self.log.attach_sink(None)
-                await self._audit.stop()
+                await self._audit.detach(self.log)
             if self._owns_producer and self._producer is not None:
                 await self._producer.stop()
         finally:
@@ -206,9 +198,7 @@ class Publisher(Service):
             if decision.allowed:
                 allowed.append(recipient)
                 continue
-            results[recipient] = CopyResult(
-                recipient=recipient, sent=False, rule=str(decision.rule), reason=decision.reason
-            )
+            results[recipient] = CopyResult.refusal(recipient, decision.rule, decision.reason)
             self.log.info(
                 events.ALERT_REFUSED,
                 **fields,
@@ -250,25 +240,10 @@ class Publisher(Service):
                 events.ALERT_SENT,
                 **pending.fields,
                 recipient=recipient,
-                topic=metadata.topic,
-                partition=metadata.partition,
-                offset=metadata.offset,
+                **events.place(metadata),
                 latency_ms=latency_ms(header.created_at, self._clock()),
             )
         return PublishResult.of(header, pending.trace_id, (results[r] for r in pending.addressed))
-
-    async def update(
-        self,
-        record: Mapping[str, Any],
-        *,
-        trace_id: str | None = None,
-        context: Mapping[str, Any] | None = None,
-        **changes: Any,  # noqa: ANN401 - any Alert field may change
-    ) -> PublishResult:
-        """Publish the next revision of ``record`` as an UPDATE with ``changes`` applied."""
-        return await self.publish(
-            revise(record, created_at=self._clock(), **changes), trace_id=trace_id, context=context
-        )
 
     async def revoke(
         self,
@@ -280,56 +255,4 @@ class Publisher(Service):
         """Publish a REVOCATION of ``record``: every recipient stops using it."""
         return await self.publish(
             revoke(record, created_at=self._clock()), trace_id=trace_id, context=context
-        )
-
-    # --- consent and onward sharing (see intelshare.producer.consent) -----------------------------
-
-    async def request_consent(
-        self,
-        alert: Mapping[str, Any],
-        *,
-        onward_to: Sequence[str],
-        reason: str,
-        consent_id: str | None = None,
-        trace_id: str | None = None,
-        context: Mapping[str, Any] | None = None,
-    ) -> ConsentResult:
-        """Ask ``alert``'s originator for consent to share it onward to ``onward_to``."""
-        return await consent.request_consent(
-            self.outbox,
-            alert,
-            onward_to=onward_to,
-            reason=reason,
-            consent_id=consent_id,
-            trace_id=trace_id,
-            context=context,
-        )
-
-    async def answer_consent(
-        self,
-        request: Mapping[str, Any],
-        alert: Mapping[str, Any] | None,
-        *,
-        trace_id: str | None = None,
-    ) -> ConsentResult:
-        """As the originator, decide a ConsentRequest record and send the ConsentGrant."""
-        return await consent.answer_consent(self.outbox, request, alert, trace_id=trace_id)
-
-    async def share_onward(
-        self,
-        alert: Mapping[str, Any],
-        *,
-        onward_to: Sequence[str],
-        consent_id: str | None,
-        trace_id: str | None = None,
-        context: Mapping[str, Any] | None = None,
-    ) -> PublishResult:
-        """Share a received alert onward (needs ``consent_id`` for restricted handling)."""
-        return await consent.share_onward(
-            self.outbox,
-            alert,
-            onward_to=onward_to,
-            consent_id=consent_id,
-            trace_id=trace_id,
-            context=context,
         )

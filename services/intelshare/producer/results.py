@@ -50,6 +50,11 @@ class CopyResult:
             reason="sent",
         )
 
+    @classmethod
+    def refusal(cls, recipient: str, rule: object, reason: str) -> CopyResult:
+        """A copy never written: ``rule`` refused it for ``reason``."""
+        return cls(recipient=recipient, sent=False, rule=str(rule), reason=reason)
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class PublishResult:

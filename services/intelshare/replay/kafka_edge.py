@@ -25,6 +25,7 @@ from intelshare.contract import codec, events
 from intelshare.contract.headers import HEADER_ORIGINATOR, HEADER_SCHEMA, HEADER_TRACE, headers
 from intelshare.errors import BrokerUnavailable, IntelshareError
 from intelshare.network.model import audit_topic, receipts_topic
+from intelshare.producer.consent import request_consent, share_onward
 from intelshare.producer.publisher import Publisher
 from intelshare.producer.results import new_trace_id
 from intelshare.runtime.eventlog import service_log
@@ -78,7 +79,8 @@ class CountrySenders:
             await _send_receipt(publisher, record, context)
         elif message.kind == "consent_request":
             assert outgoing.alert is not None
-            await publisher.request_consent(
+            await request_consent(
+                publisher.outbox,
                 outgoing.alert,
                 onward_to=record["onward_to"],
                 reason=record["reason"],
@@ -87,8 +89,12 @@ class CountrySenders:
             )
         else:
             assert outgoing.alert is not None
-            await publisher.share_onward(
-                outgoing.alert, onward_to=message.to, consent_id=None, context=context
+            await share_onward(
+                publisher.outbox,
+                outgoing.alert,
+                onward_to=message.to,
+                consent_id=None,
+                context=context,
             )
 
     async def stop(self) -> None:
@@ -124,9 +130,7 @@ async def _send_receipt(
         originator=originator,
         status=record["status"],
         trace_id=trace_id,
-        topic=metadata.topic,
-        partition=metadata.partition,
-        offset=metadata.offset,
+        **events.place(metadata),
         **context,
     )
 

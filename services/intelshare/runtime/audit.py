@@ -18,6 +18,8 @@ from aiokafka.errors import KafkaError
 if TYPE_CHECKING:
     from aiokafka import AIOKafkaProducer
 
+    from intelshare.runtime.eventlog import EventLog
+
 MAX_QUEUED: Final = 100_000
 """Events held while the broker is slow; beyond this they are counted and dropped."""
 
@@ -36,6 +38,19 @@ class AuditMirror:
         """Events dropped because the queue was full."""
         self.failed = 0
         """Events the broker did not acknowledge."""
+
+    @classmethod
+    def attached(cls, log: EventLog, producer: AIOKafkaProducer, topic: str) -> AuditMirror:
+        """A started mirror of ``log``'s audit events to ``topic`` (see :meth:`detach`)."""
+        mirror = cls(producer, topic)
+        mirror.start()
+        log.attach_sink(mirror)
+        return mirror
+
+    async def detach(self, log: EventLog) -> None:
+        """Stop mirroring ``log``; write what is queued, then end the writer task."""
+        log.attach_sink(None)
+        await self.stop()
 
     def start(self) -> None:
         """Start the writer task (idempotent)."""

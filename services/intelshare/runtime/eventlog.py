@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, MutableMapping
     from pathlib import Path
 
-    from intelshare.runtime.settings import LogFormat
+    from intelshare.runtime.settings import LogFormat, Settings
 
 EventDict = dict[str, Any]
 """One log event as data: the fields of :mod:`intelshare.contract.events`."""
@@ -118,6 +118,13 @@ class EventLog:
                 structlog.dev.ConsoleRenderer(colors=stream.isatty(), sort_keys=False),
             ],
             context={"service": service, "country": country},
+        )
+
+    @classmethod
+    def configured(cls, service: str, country: str, settings: Settings) -> EventLog:
+        """A service's own log, in the format and file its settings ask for."""
+        return cls(
+            service=service, country=country, fmt=settings.log_format, path=settings.log_file
         )
 
     def add_listener(self, listener: Callable[[EventDict], None]) -> None:
