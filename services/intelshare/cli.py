@@ -10,7 +10,7 @@ import sys
 import typer
 
 from intelshare import __version__
-from intelshare.commands import codec, logs, scenario, services
+from intelshare.commands import codec, keys, logs, scenario, services
 from intelshare.errors import IntelshareError
 
 app = typer.Typer(
@@ -37,7 +37,7 @@ def _root(
     """Simulate cross-border intelligence sharing between partner agencies over Kafka."""
 
 
-for module in (codec, services, scenario, logs):
+for module in (codec, services, keys, scenario, logs):
     module.register(app)
 
 

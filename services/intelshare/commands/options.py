@@ -114,6 +114,17 @@ ClientConfigOption = Annotated[
         show_default=False,
     ),
 ]
+SigningKeyFileOption = Annotated[
+    Path | None,
+    setting_option(
+        "signing_key_file",
+        "--signing-key-file",
+        help="This country's private Ed25519 key (<CC>.key from intelshare keys); "
+        "INTELSHARE_SIGNING_KEY may hold the key itself. Default: the country's demo key, "
+        "allowed only where the network names no keys folder.",
+        show_default=False,
+    ),
+]
 InstanceOption = Annotated[
     str | None,
     setting_option(

@@ -31,6 +31,7 @@ from intelshare.commands.options import (
     LogFormatOption,
     NetworkOption,
     PrefixOption,
+    SigningKeyFileOption,
 )
 from intelshare.consumer.loop import Consumer
 from intelshare.contract import events
@@ -209,11 +210,13 @@ def producer(
     log_file: LogFileOption = None,
     connect_timeout: ConnectTimeoutOption = 60.0,
     client_config: ClientConfigOption = None,
+    signing_key_file: SigningKeyFileOption = None,
 ) -> None:
     """Publish alerts as COUNTRY: checked by the policy, one copy per allowed recipient."""
     settings = _service_settings(
         "producer",
         client_config=client_config,
+        signing_key_file=signing_key_file,
         country=country,
         bootstrap=bootstrap,
         network_path=network,
@@ -261,11 +264,13 @@ def consumer(
     clock_skew: ClockSkewOption = None,
     client_config: ClientConfigOption = None,
     instance: InstanceOption = None,
+    signing_key_file: SigningKeyFileOption = None,
 ) -> None:
     """Receive COUNTRY's alerts and receipts: check, log, answer; until SIGTERM/SIGINT."""
     settings = _service_settings(
         "consumer",
         client_config=client_config,
+        signing_key_file=signing_key_file,
         country=country,
         bootstrap=bootstrap,
         network_path=network,

@@ -1,0 +1,95 @@
+"""Origin-proof keys: the keys command, the network's keys folder, the service's own key."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from intelshare.cli import app
+from intelshare.contract.signing import demo_key, parse_key, signing_key, verify
+from intelshare.errors import NetworkError, SettingsError
+from intelshare.network.model import default_network, load_network
+from intelshare.runtime.settings import Settings
+
+NETWORK = """
+countries: [{code: GB, name: UK}, {code: RS, name: Serbia}]
+agreements:
+  - {id: A, parties: [GB, RS], categories: [MODUS_OPERANDI], max_tlp: TLP_GREEN,
+     retention_days: 1}
+keys: keys
+"""
+
+
+@pytest.fixture
+def keyed(tmp_path: Path) -> Path:
+    """A network file whose keys folder holds pairs made by ``intelshare keys``."""
+    result = CliRunner().invoke(app, ["keys", "--out", str(tmp_path / "keys"), "GB", "RS"])
+    assert result.exit_code == 0, result.output
+    path = tmp_path / "network.yaml"
+    path.write_text(NETWORK)
+    return path
+
+
+def test_keys_makes_private_keys_readable_by_the_owner_only(keyed: Path) -> None:
+    """<CC>.key is 0600, <CC>.pub is the matching public key; a second run keeps them."""
+    folder = keyed.parent / "keys"
+    private = (folder / "GB.key").read_text()
+
+    assert stat.S_IMODE((folder / "GB.key").stat().st_mode) == 0o600
+    assert parse_key((folder / "GB.pub").read_text()) == signing_key("GB", private).public
+    again = CliRunner().invoke(app, ["keys", "--out", str(folder), "GB"])
+    assert "kept" in again.output
+    assert (folder / "GB.key").read_text() == private
+
+
+def test_a_network_with_a_keys_folder_lists_those_keys_not_demo_ones(keyed: Path) -> None:
+    """Its countries have the made keys; the demo key of GB is not GB's key there."""
+    network = load_network(keyed)
+
+    assert not network.demo_keys
+    assert network.public_key("GB") == parse_key((keyed.parent / "keys/GB.pub").read_text())
+    assert network.public_key("GB") != demo_key("GB").public
+    assert network.public_key("FR") is None
+
+
+def test_a_missing_keys_folder_is_named(tmp_path: Path) -> None:
+    """keys: naming no folder is a network error with file and line."""
+    path = tmp_path / "network.yaml"
+    path.write_text(NETWORK)
+
+    with pytest.raises(NetworkError, match=r"network.yaml:6: keys folder .* does not exist"):
+        load_network(path)
+
+
+def test_a_service_of_a_keyed_network_needs_its_own_key(keyed: Path) -> None:
+    """No key configured: refused (never the demo key); its own file: used; another's: refused."""
+    network = load_network(keyed)
+    folder = keyed.parent / "keys"
+
+    with pytest.raises(SettingsError, match="needs its private key"):
+        Settings(country="GB").signer("GB", network)
+    key = Settings(signing_key_file=folder / "GB.key").signer("GB", network)
+    assert verify(network.public_key("GB") or b"", key.sign(b"x"), b"x")
+    with pytest.raises(SettingsError, match="not the key"):
+        Settings(signing_key_file=folder / "RS.key").signer("GB", network)
+
+
+def test_the_default_network_uses_derivable_demo_keys() -> None:
+    """Without a keys folder each country signs with its demo key, marked as such."""
+    key = Settings().signer("GB", default_network())
+
+    assert key.demo
+    assert default_network().public_key("GB") == key.public
+    assert default_network().public_key("RS") != key.public
+
+
+def test_a_malformed_key_is_one_clear_line(tmp_path: Path) -> None:
+    """A key file that is not base64 of 32 bytes: SettingsError naming the file."""
+    bad = tmp_path / "GB.key"
+    bad.write_text("not a key\n")
+
+    with pytest.raises(SettingsError, match="GB.key: not base64"):
+        Settings(signing_key_file=bad).signer("GB", default_network())
