@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import stat
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from typer.testing import CliRunner
@@ -13,6 +13,9 @@ from intelshare.contract.signing import demo_key, parse_key, signing_key, verify
 from intelshare.errors import NetworkError, SettingsError
 from intelshare.network.model import default_network, load_network
 from intelshare.runtime.settings import Settings
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 NETWORK = """
 countries: [{code: GB, name: UK}, {code: RS, name: Serbia}]
@@ -91,5 +94,5 @@ def test_a_malformed_key_is_one_clear_line(tmp_path: Path) -> None:
     bad = tmp_path / "GB.key"
     bad.write_text("not a key\n")
 
-    with pytest.raises(SettingsError, match="GB.key: not base64"):
+    with pytest.raises(SettingsError, match=r"GB\.key: not base64"):
         Settings(signing_key_file=bad).signer("GB", default_network())
