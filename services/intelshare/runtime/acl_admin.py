@@ -39,7 +39,7 @@ OPERATIONS: Final = {
 ALLOW: Final = 3
 """The permission type of every rule intelshare writes."""
 ALL_HOSTS: Final = "*"
-APPLY_WAIT: Final = 30.0
+APPLY_WAIT: Final = 120.0
 """Seconds to wait for the broker to apply ACL changes the controller committed."""
 
 

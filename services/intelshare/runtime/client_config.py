@@ -111,8 +111,11 @@ PLAINTEXT: Final = ClientSecurity()
 """No file: plaintext and anonymous (the development broker)."""
 
 
-def parse_client_config(text: str, source: str) -> ClientSecurity:
+def parse_client_config(text: str, source: str, *, check_files: bool = True) -> ClientSecurity:
     """A client file's text as :class:`ClientSecurity`; relative paths are taken from ``source``.
+
+    ``check_files=False`` accepts a CA path that does not exist here (a file written for a
+    container, read back by its maker).
 
     Raises:
         SettingsError: a line is not ``key=value``, a key is unknown or repeated, a value is
@@ -138,10 +141,10 @@ def parse_client_config(text: str, source: str) -> ClientSecurity:
         if not value:
             raise SettingsError(f"{source}:{number}: {key} has no value")
         values[key] = value
-    return _from_values(values, source)
+    return _from_values(values, source, check_files=check_files)
 
 
-def _from_values(values: dict[str, str], source: str) -> ClientSecurity:
+def _from_values(values: dict[str, str], source: str, *, check_files: bool) -> ClientSecurity:
     protocol = values.get("security.protocol", "PLAINTEXT").upper()
     if protocol not in PROTOCOLS:
         raise SettingsError(
@@ -163,7 +166,7 @@ def _from_values(values: dict[str, str], source: str) -> ClientSecurity:
         ca_location = Path(values["ssl.ca.location"])
         if not ca_location.is_absolute():
             ca_location = Path(source).parent / ca_location
-        if not ca_location.is_file():
+        if check_files and not ca_location.is_file():
             raise SettingsError(f"{source}: ssl.ca.location {ca_location}: no such file")
     identification = values.get("ssl.endpoint.identification.algorithm", "https").lower()
     if identification not in ("https", "none"):
@@ -183,8 +186,8 @@ def _from_values(values: dict[str, str], source: str) -> ClientSecurity:
     )
 
 
-def load_client_config(path: Path) -> ClientSecurity:
-    """Read and check a client file.
+def load_client_config(path: Path, *, check_files: bool = True) -> ClientSecurity:
+    """Read and check a client file (see :func:`parse_client_config` for ``check_files``).
 
     Raises:
         SettingsError: the file cannot be read or is not a usable client file.
@@ -195,7 +198,7 @@ def load_client_config(path: Path) -> ClientSecurity:
         raise SettingsError(f"client config {path}: no such file") from None
     except (OSError, UnicodeDecodeError) as error:
         raise SettingsError(f"client config {path}: cannot be read ({error})") from None
-    return parse_client_config(text, str(path))
+    return parse_client_config(text, str(path), check_files=check_files)
 
 
 def render_client_config(security: ClientSecurity, *, comment: str = "") -> str:

@@ -74,7 +74,7 @@ def provision(
     for name in user_names(codes):
         path = clients / f"{name}.properties"
         if path.is_file():
-            existing = load_client_config(path)
+            existing = load_client_config(path, check_files=False)
             if existing.username == name and existing.password:
                 passwords[name] = existing.password
                 continue
