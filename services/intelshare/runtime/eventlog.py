@@ -23,6 +23,7 @@ import orjson
 import structlog
 
 from intelshare.contract.events import ALL_EVENTS
+from intelshare.runtime.transient import TransientFilter
 
 if TYPE_CHECKING:
     from collections.abc import Callable, MutableMapping
@@ -279,6 +280,8 @@ def configure_library_logging(
         handler.setFormatter(_JsonFormatter(service, country))
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    # Coordinator and leader elections after topics are created are not failures (issue 14).
+    handler.addFilter(TransientFilter(verbose=level <= logging.INFO))
     handler.addFilter(_Repeats())
     root = logging.getLogger("aiokafka")
     root.handlers[:] = [handler]
