@@ -219,3 +219,13 @@ def test_commit_failed_is_read_and_filtered(tmp_path: Path):
     assert result.exit_code == 0, result.output
     assert [json.loads(line)["event"] for line in result.stdout.splitlines()] == ["commit.failed"]
     assert "2 events, 0 skipped" in result.stderr
+
+
+def test_the_report_names_a_broken_file_on_the_page(tmp_path: Path):
+    """``logs report`` over a truncated .gz writes the page and says which file broke off."""
+    whole = _write(tmp_path / "old.log.1.gz", [_line(second=s) for s in range(50)]).read_bytes()
+    (tmp_path / "old.log.1.gz").write_bytes(whole[:-30])
+    page = tmp_path / "report.html"
+    result = CliRunner().invoke(app, ["logs", "report", "-o", str(page), str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "old.log.1.gz: the compressed file is truncated after line" in page.read_text()

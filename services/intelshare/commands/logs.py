@@ -325,6 +325,8 @@ def report_command(
     counts = ReadCounts()
     data = ReportCollector().add_all(chosen.apply(read_events(_sources(sources), counts))).result()
     note = f"{counts.lines} lines read, {counts.skipped} skipped"
+    if counts.broken:  # a truncated .gz: the page says its figures miss that file's rest
+        note += f"; unreadable from there on: {'; '.join(counts.broken)}"
     page = render_html(data, read_note=note, title=title)
     try:
         output.write_text(page, encoding="utf-8")
