@@ -200,7 +200,7 @@ async def produce_raw(
 
 def log_lines(path: Path) -> list[dict[str, Any]]:
     """The JSON events in a log file (other lines skipped)."""
-    found = []
+    found: list[dict[str, Any]] = []
     if not path.exists():
         return found
     for line in path.read_text(encoding="utf-8").splitlines():

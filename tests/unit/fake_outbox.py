@@ -9,6 +9,7 @@ acknowledges at once.
 from __future__ import annotations
 
 import asyncio
+import io
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -125,7 +126,8 @@ def fake_country(country: str = "RS", network: Network | None = None) -> FakeCou
     network = network or default_network()
     producer = FakeProducer()
     events: list[EventDict] = []
-    log = EventLog(service="consumer", country=country, output=_Null())
+    # The lines go to a buffer nobody reads: the events are captured by a listener.
+    log = EventLog(service="consumer", country=country, output=io.StringIO())
     log.add_listener(events.append)
     outbox = Outbox(
         country=country,
@@ -170,16 +172,3 @@ def signed_headers(value: bytes, receiver: str, signer: str | None = None) -> di
 def encode(name: str, record: dict[str, Any]) -> bytes:
     """A record of schema ``name`` as single-object Avro."""
     return codec.encode(default_registry(), name, record)
-
-
-class _Null:
-    """A text stream that drops everything (the events are captured by a listener)."""
-
-    def write(self, text: str) -> int:
-        return len(text)
-
-    def flush(self) -> None:
-        return None
-
-    def isatty(self) -> bool:
-        return False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,12 @@ NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 
 def header(originator: str = "GB", recipients=("RS",), **fields) -> AlertHeader:
     """The typed view of a fresh alert."""
-    values = {"category": "MODUS_OPERANDI", "case_id": "C1", "summary": "s", "created_at": NOW}
+    values: dict[str, Any] = {
+        "category": "MODUS_OPERANDI",
+        "case_id": "C1",
+        "summary": "s",
+        "created_at": NOW,
+    }
     values.update(fields)
     return AlertHeader.from_record(
         new_alert(originator=originator, recipients=list(recipients), alert_id="GB-1", **values)

@@ -146,10 +146,9 @@ def test_follow_command_streams_appended_lines_through_a_pipe(log: Path):
     ) as child:
         assert child.stdout is not None
         assert child.stderr is not None
+        stdout = child.stdout
         lines: queue.Queue[str] = queue.Queue()
-        reader = threading.Thread(
-            target=lambda: [lines.put(line) for line in child.stdout], daemon=True
-        )
+        reader = threading.Thread(target=lambda: [*map(lines.put, stdout)], daemon=True)
         reader.start()
         assert json.loads(lines.get(timeout=WAIT))["alert_id"] == "GB-0001"
         _append(log, _line(2) + "\n")

@@ -76,6 +76,7 @@ def test_real_onward_sharing_capture_reads_as_refused_then_shared_with_consent()
     onward = FIXTURES / "captured" / "onward"
     events = list(read_events([str(onward)]))
     alert_id = next(e.alert_id for e in events if e.event == "alert.shared_onward")
+    assert alert_id is not None
     found = trace(events, alert_id)
     names = [(s.event.country, s.event.event) for s in found.steps]
     assert names.index(("RS", "alert.refused")) < names.index(("RS", "consent.requested"))

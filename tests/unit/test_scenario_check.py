@@ -431,7 +431,7 @@ def test_references_are_found_without_building_nodes(tmp_path: Path) -> None:
     )
     path = write(tmp_path, text)
     _, names = read_top_level(path, Reader(source=str(path)))
-    assert names == {"a", "b", "c"}
+    assert names == frozenset({"a", "b", "c"})
     aliased = text.replace("  - {update: b}\n", "  - &u {update: b}\n  - *u\n")
     _, names = read_top_level(write(tmp_path, aliased), Reader(source="x"))
     assert names is None

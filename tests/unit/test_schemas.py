@@ -111,6 +111,7 @@ def test_timestamps_are_timestamp_millis(schema: Any) -> None:
 def test_the_reference_library_parses_each_file_alone(schema: Any) -> None:
     """Each .avsc file is self-contained: the Apache library parses it without the others."""
     parsed = avro.schema.parse(json.dumps(schema.definition))
+    assert isinstance(parsed, avro.schema.NamedSchema)
     assert parsed.fullname == schema.full_name
 
 
