@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from intelshare.consumer import proof
@@ -173,22 +173,20 @@ class Handlers:
     async def settle(self) -> None:
         """Write what the handled messages caused and wait for every acknowledgement.
 
-        Receipts and dead letters first (their follow-ups log ``receipt.sent`` and
-        ``message.deadlettered``), then the state entries, so state never claims a receipt
-        that was not written.
+        Receipts, dead letters and state entries are enqueued together (one round trip): the
+        consumer's transaction commits them all or none, so a state entry may already say its
+        receipt was sent. The follow-ups (``receipt.sent``, ``message.deadlettered``) run on
+        acknowledgement, with where each record landed.
         """
         outbox = self.outbox
         effects, self.effects = self.effects, Effects()
-        if effects.writes:
-            acks = await outbox.acknowledged(
-                [outbox.write(w.topic, w.key, w.value, w.headers) for w in effects.writes]
-            )
-            for write, metadata in zip(effects.writes, acks, strict=True):
-                write.then(metadata)
-        memory = [*effects.memory, *self.effects.memory]
-        self.effects.memory.clear()
-        if memory:
-            await outbox.acknowledged([outbox.write_state(entry) for entry in memory])
+        sends = [outbox.write(w.topic, w.key, w.value, w.headers) for w in effects.writes]
+        sends += [outbox.write_state(entry) for entry in effects.memory]
+        if not sends:
+            return
+        acks = await outbox.acknowledged(sends)
+        for write, metadata in zip(effects.writes, acks, strict=False):
+            write.then(metadata)
 
     # --- inbox ----------------------------------------------------------------------------
 
@@ -230,13 +228,14 @@ class Handlers:
             self.log.info(events.ALERT_REVOKED, **fields)
         else:
             self.log.info(events.ALERT_RECEIVED, **fields)
-        entry = self._remember_arrival(header, arrival, message) if arrival.remember else None
         answered = self._receipt(header, RECEIPT_STATUS[arrival.verdict], arrival.rule, trace)
-        if entry is not None and not answered:
-            self.effects.memory.append(entry)  # no receipt to wait for
+        if arrival.remember:
+            # The receipt and this entry commit in one transaction: the entry may say so.
+            entry = self._remember_arrival(header, arrival, message, receipt_sent=answered)
+            self.effects.memory.append(entry)
 
     def _remember_arrival(
-        self, header: AlertHeader, arrival: Arrival, message: Message
+        self, header: AlertHeader, arrival: Arrival, message: Message, *, receipt_sent: bool
     ) -> InboxEntry:
         raw = message.raw
         keep = (
@@ -256,7 +255,7 @@ class Handlers:
             status=status,  # type: ignore[arg-type] # one of the three InboxStatus values
             originator=header.originator,
             case_id=header.case_id,
-            receipt_sent=False,
+            receipt_sent=receipt_sent,
             # Kept (as received; they decode by their own fingerprint) only where onward
             # sharing needs consent: the consumer shares on itself once consent is granted.
             record=raw if keep else None,
@@ -303,11 +302,6 @@ class Handlers:
                 **events.place(metadata),
                 latency_ms=latency_ms(header.created_at, self.clock()),
             )
-            known = self.state.inbox.get((header.originator, header.alert_id))
-            if known is not None and known.revision == header.revision:
-                marked = replace(known, receipt_sent=True)
-                self.state.apply(marked)
-                self.effects.memory.append(marked)
 
         self.effects.writes.append(
             PendingWrite(
