@@ -386,7 +386,7 @@ def _replay_live(report: CheckReport, setup: KafkaSetup, options: ReplayOptions)
     out.print(totals_line(result), highlight=False)
     for hint in (duplicates_hint(result, report.scenario.seed), silence_hint(result)):
         if hint is not None:
-            console.print(f"[yellow]{hint}[/]", highlight=False)
+            console.print(f"[yellow]{hint}[/]", highlight=False, soft_wrap=True)
     if result.failed:
         names = "; ".join(
             f"{r.expectation.text} (line {r.expectation.where.line}: {r.detail})"
