@@ -1,5 +1,4 @@
-"""The HTML report of ``intelshare logs report``: gather in one pass, lay out, render with Jinja2.
+"""The HTML page of ``intelshare logs report``: gathered in one pass, drawn by Jinja2 templates.
 
-``collect`` gathers the figures and the alerts, ``flow`` / ``latency`` / ``tables`` turn them
-into what each part of the page draws, ``page`` renders the autoescaped templates.
+Imports the rest of logs (and through it contract's event names) only.
 """
