@@ -15,13 +15,15 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 from servicekit import make_topics, read_topic, services
+from typer.testing import CliRunner
 
+from intelshare.cli import app
 from intelshare.contract import codec
 from intelshare.contract.alerts import new_alert
 from intelshare.contract.headers import HEADER_ORIGINATOR, HEADER_SCHEMA
 from intelshare.contract.schemas import default_registry
 from intelshare.contract.signing import HEADER_SIGNATURE, HEADER_SIGNER, demo_key
-from intelshare.network.model import alerts_topic, deadletter_topic
+from intelshare.network.model import alerts_topic, deadletter_topic, default_network_path
 
 REGISTRY = default_registry()
 
@@ -243,3 +245,27 @@ async def test_forged_and_tampered_copies_are_refused_by_their_proof(
     assert received == [genuine["alert_id"], later["alert_id"]]
     assert not net.events.named("alert.revoked")
     assert not net.events.named("alert.rejected")
+
+
+async def test_a_keyed_network_takes_its_own_keys_and_refuses_demo_ones(
+    kafka_bootstrap, topics, tmp_path
+):
+    """With keys made by intelshare keys, GB's own key is taken and GB's demo key refused."""
+    folder = tmp_path / "keys"
+    made = CliRunner().invoke(app, ["keys", "--out", str(folder), "GB", "RS"])
+    assert made.exit_code == 0, made.output
+    network = tmp_path / "network.yaml"
+    network.write_text(default_network_path().read_text() + "\nkeys: keys\n")
+    inbox = alerts_topic("RS", topics)
+    genuine = alert()
+    async with services(kafka_bootstrap, topics, tmp_path) as net:
+        await net.consumer("RS", network_path=network, signing_key_file=folder / "RS.key")
+        gb = await net.publisher("GB", network_path=network, signing_key_file=folder / "GB.key")
+        await write_as(kafka_bootstrap, inbox, alert(), writer="GB")  # GB's demo key
+        await gb.publish(genuine)
+        await net.events.wait("alert.received", country="RS", alert_id=genuine["alert_id"])
+        (dead,) = await net.events.wait("message.deadlettered", country="RS")
+        assert still_running(net)
+
+    assert dead["rule"] == "bad-signature"
+    assert [e["alert_id"] for e in net.events.named("alert.received")] == [genuine["alert_id"]]
