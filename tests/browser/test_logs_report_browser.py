@@ -145,3 +145,37 @@ def test_report_of_the_captured_demo_agrees_with_its_lines(browser: Browser, tmp
     assert _texts(page, ".card[data-figure='received'] b") == [str(received)]
     assert len(_texts(page, "tr.alert")) == len(alerts)
     assert page.collect().errors == []
+
+
+def test_markup_in_log_values_stays_text_in_the_browser(browser: Browser, tmp_path: Path):
+    """Log values holding markup and ``</script>`` run nothing and add no element in chromium."""
+    hostile = (
+        '"><img src=x onerror="document.title=\'pwned\'">'
+        '</script><script>document.title="pwned"</script><!--'
+    )
+    lines = [
+        {"timestamp": "2026-11-28T09:00:01.000Z", "level": "info", "event": "alert.sent",
+         "service": "producer", "country": "GB", "alert_id": f"GB-1{hostile}",
+         "case_id": hostile, "originator": "GB", "recipient": f"RS{hostile}", "tlp": hostile},
+        {"timestamp": "2026-11-28T09:00:02.000Z", "level": "info", "event": "alert.received",
+         "service": "consumer", "country": f"RS{hostile}", "alert_id": f"GB-1{hostile}",
+         "case_id": hostile, "originator": "GB", "category": hostile, "latency_ms": 40.0},
+        {"timestamp": "2026-11-28T09:00:03.000Z", "level": "warning", "event": "alert.refused",
+         "service": "producer", "country": "GB", "alert_id": f"GB-1{hostile}", "originator": "GB",
+         "recipient": "XK", "rule": hostile, "reason": hostile},
+    ]  # fmt: skip
+    log = tmp_path / "hostile.log"
+    log.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    data = ReportCollector().add_all(read_events([str(log)])).result()
+    path = tmp_path / "hostile.html"
+    path.write_text(render_html(data, title=hostile), encoding="utf-8")
+    page = Page(browser)
+    page.open(path.as_uri())
+    page.evaluate("document.querySelector('tr.alert').click()")
+    assert page.evaluate("document.title") == hostile
+    assert page.evaluate("document.querySelectorAll('img').length") == 0
+    assert page.evaluate("document.scripts.length") == 3
+    assert page.evaluate("document.getElementById('trace-title').textContent") == (
+        f"Trace of GB-1{hostile} (case {hostile})"
+    )
+    assert page.collect().errors == []
