@@ -156,3 +156,22 @@ def test_follow_command_streams_appended_lines_through_a_pipe(log: Path):
         child.send_signal(signal.SIGINT)
         assert child.wait(timeout=WAIT) == 0
         assert "2 events" in child.stderr.read()
+
+
+def test_numbered_rotations_are_read_once_not_followed(tmp_path: Path):
+    """x.log.1 is a finished rotation: read once; a rotation renaming it is not read again."""
+    (tmp_path / "consumer-RS.log.1").write_text(_line(1) + "\n")
+    live = tmp_path / "consumer-RS.log"
+    live.write_text(_line(2) + "\n")
+    follower = Follower([str(tmp_path)])
+    try:
+        assert [follower.next(), follower.next()] == ["GB-0001", "GB-0002"]
+        # logrotate: .1 -> .2, live -> .1, a new live file
+        (tmp_path / "consumer-RS.log.1").rename(tmp_path / "consumer-RS.log.2")
+        live.rename(tmp_path / "consumer-RS.log.1")
+        live.write_text(_line(3) + "\n")
+        assert follower.next() == "GB-0003"
+        with pytest.raises(queue.Empty):
+            follower.events.get(timeout=0.5)
+    finally:
+        follower.close()
