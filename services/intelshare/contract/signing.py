@@ -72,8 +72,9 @@ def demo_key(country: str) -> SigningKey:
     return SigningKey(country, Ed25519PrivateKey.from_private_bytes(demo_seed(country)), demo=True)
 
 
+@functools.cache
 def demo_public_key(country: str) -> bytes:
-    """The demo public key of ``country``."""
+    """The demo public key of ``country`` (derived once: every verification asks for it)."""
     return demo_key(country).public
 
 
