@@ -96,3 +96,12 @@ def test_a_malformed_key_is_one_clear_line(tmp_path: Path) -> None:
 
     with pytest.raises(SettingsError, match=r"GB\.key: not base64"):
         Settings(signing_key_file=bad).signer("GB", default_network())
+
+
+def test_a_folder_of_keys_serves_each_country_its_own(keyed: Path) -> None:
+    """A keys folder as the key file: each country's services sign with <CC>.key from it."""
+    network = load_network(keyed)
+    settings = Settings(signing_key_file=keyed.parent / "keys")
+
+    for country in ("GB", "RS"):
+        assert settings.signer(country, network).public == network.public_key(country)

@@ -87,7 +87,8 @@ class Settings:
     security: ClientSecurity = PLAINTEXT
     """How clients connect, read from ``client_config`` when the settings are built."""
     signing_key_file: Path | None = None
-    """This country's private Ed25519 key (``intelshare keys`` makes one), read at start."""
+    """This country's private Ed25519 key (``intelshare keys`` makes one), read at start; or
+    a folder of ``<CC>.key`` files for a command acting for several countries."""
     signing_key: str | None = field(default=None, repr=False)
     """This country's private key itself (base64), for where a file is awkward."""
     instance: str | None = None
@@ -210,9 +211,14 @@ class Settings:
         source = "signing key"
         text = self.signing_key
         if text is None and self.signing_key_file is not None:
-            source = str(self.signing_key_file)
+            path = self.signing_key_file
+            if path.is_dir():
+                # A folder of <CC>.key files serves a command that acts for several countries
+                # (demo, replay); a country's own service is given its own file only.
+                path = path / f"{country}.key"
+            source = str(path)
             try:
-                text = self.signing_key_file.read_text(encoding="ascii")
+                text = path.read_text(encoding="ascii")
             except (OSError, UnicodeDecodeError) as error:
                 raise SettingsError(f"signing key: cannot read {source}: {error}") from None
         if text is None:
