@@ -25,10 +25,12 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Final, Literal, TextIO
 
 import yaml
 
+from intelshare.durations import parse_duration
 from intelshare.errors import FatalSyntax
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
+    from datetime import timedelta
     from pathlib import Path
 
 STR: Final = "tag:yaml.org,2002:str"
@@ -195,6 +197,17 @@ class Reader:
             return float(text.replace("_", "")) if node.tag == FLOAT else float(int(text, 0))
         except ValueError:
             self.error(node, f"{what} {text!r} is not a number")
+            return None
+
+    def duration(self, node: yaml.Node, what: str) -> timedelta | None:
+        """A duration as people write them (``90s``, ``1h30m``; see :mod:`intelshare.durations`)."""
+        text = self.string(node, what)
+        if text is None:
+            return None
+        try:
+            return parse_duration(text)
+        except ValueError as error:
+            self.error(node, f"{what}: {error}")
             return None
 
     def boolean(self, node: yaml.Node, what: str) -> bool | None:

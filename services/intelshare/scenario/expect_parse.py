@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Final
 import yaml
 
 from intelshare.contract import events as ev
-from intelshare.durations import format_duration, parse_duration
+from intelshare.durations import format_duration
 from intelshare.scenario.alert_fields import country
 from intelshare.scenario.expectations import KINDS, Expectation
 from intelshare.yamlpos import Reader, suggest
@@ -74,7 +74,7 @@ def _item(reader: Reader, node: yaml.Node, network: Network) -> Expectation | No
         text = _texts(reader, kind, fields, network)
     if fields is None or text is None:
         return None
-    within = _within(reader, fields.get("within"))
+    within = None if "within" not in fields else reader.duration(fields["within"], "within")
     if "within" in fields and within is None:
         return None
     return _build(reader, kind=kind, node=node, fields=fields, text=text, within=within)
@@ -96,19 +96,6 @@ def _texts(
             return None
         text[key] = value
     return text
-
-
-def _within(reader: Reader, node: yaml.Node | None) -> timedelta | None:
-    if node is None:
-        return None
-    raw = reader.string(node, "within")
-    if raw is None:
-        return None
-    try:
-        return parse_duration(raw)
-    except ValueError as error:
-        reader.error(node, f"within: {error}")
-        return None
 
 
 def _build(  # noqa: PLR0911 - one return per kind reads best

@@ -7,15 +7,13 @@ agreements) live in :mod:`intelshare.scenario.check`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import yaml
 
 from intelshare.contract.schemas import default_registry
-from intelshare.durations import parse_duration
 from intelshare.errors import NetworkError
 from intelshare.network.model import default_network, load_network
 from intelshare.scenario.alert_fields import (
@@ -39,7 +37,7 @@ from intelshare.scenario.model import (
     ShareOnwardStep,
     UpdateStep,
 )
-from intelshare.yamlpos import Reader, TopLevel, Where, suggest
+from intelshare.yamlpos import Reader, TopLevel, suggest
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -177,18 +175,7 @@ def _kind(reader: Reader, node: yaml.Node) -> str | None:
 def _at(reader: Reader, node: yaml.Node | None, default: timedelta) -> timedelta | None:
     if node is None:
         return default
-    return _duration(reader, node, "at")
-
-
-def _duration(reader: Reader, node: yaml.Node, what: str) -> timedelta | None:
-    text = reader.string(node, what)
-    if text is None:
-        return None
-    try:
-        return parse_duration(text)
-    except ValueError as error:
-        reader.error(node, f"{what}: {error}")
-        return None
+    return reader.duration(node, "at")
 
 
 def _expect_refused(reader: Reader, node: yaml.Node | None) -> bool:
@@ -198,16 +185,6 @@ def _expect_refused(reader: Reader, node: yaml.Node | None) -> bool:
     if text not in (None, "refused", "delivered"):
         reader.error(node, f"expect {text!r}: write refused (or delivered, the default)")
     return text == "refused"
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class _Head:
-    """What every step has, read before its kind's own fields."""
-
-    at: timedelta
-    where: Where
-    index: int
-    name: str
 
 
 def parse_step(
@@ -225,20 +202,19 @@ def parse_step(
     if found is None:
         return None
     at = _at(reader, found.get("at"), cursor)
+    head: dict[str, Any] = {"where": reader.where(node), "index": index}
     if kind == "pause":
-        duration = _duration(reader, found["pause"], "pause")
+        duration = reader.duration(found["pause"], "pause")
         if at is None or duration is None:
             return None
-        return PauseStep(at=at, where=reader.where(node), index=index, duration=duration)
+        return PauseStep(at=at, duration=duration, **head)
     name = reader.string(found[kind], kind)
-    parser = _PARSERS[kind]
-    step = parser(
-        reader,
-        found,
-        scenario.network,
-        _Head(at=at or cursor, where=reader.where(node), index=index, name=name or "?"),
-    )
-    return None if at is None or name is None else step
+    step_type, parser = _KINDS[kind]
+    # Every field is read (and every problem recorded) even when the name or time is bad.
+    fields = parser(reader, found, scenario.network)
+    if at is None or name is None or fields is None:
+        return None
+    return step_type(at=at, name=name, **head, **fields)
 
 
 def _fields(reader: Reader, found: dict[str, yaml.Node], network: Network) -> AlertFields:
@@ -251,116 +227,77 @@ def _by(
     return country(reader, found[key], key, network) if key in found else None
 
 
-def _alert(
-    reader: Reader, found: dict[str, yaml.Node], network: Network, head: _Head
-) -> AnyStep | None:
+def _optional(reader: Reader, found: dict[str, yaml.Node], key: str) -> str | None:
+    return reader.string(found[key], key) if key in found else None
+
+
+_Named = (
+    AlertStep | UpdateStep | RevocationStep | ReceiptStep | ConsentRequestStep | ShareOnwardStep
+)
+"""Steps about a named alert."""
+_Fields = dict[str, Any] | None
+"""A step kind's own fields (beside time, place and name); None when one cannot be read."""
+
+
+def _alert(reader: Reader, found: dict[str, yaml.Node], network: Network) -> _Fields:
     originator = _by(reader, found, network, "from")
     fields = _fields(reader, found, network)
     refused = _expect_refused(reader, found.get("expect"))
     if originator is None:
         return None
-    return AlertStep(
-        at=head.at,
-        where=head.where,
-        index=head.index,
-        name=head.name,
-        originator=originator,
-        fields=fields,
-        expect_refused=refused,
-    )
+    return {"originator": originator, "fields": fields, "expect_refused": refused}
 
 
-def _update(
-    reader: Reader, found: dict[str, yaml.Node], network: Network, head: _Head
-) -> AnyStep | None:
+def _update(reader: Reader, found: dict[str, yaml.Node], network: Network) -> _Fields:
     fields = _fields(reader, found, network)
-    refused = _expect_refused(reader, found.get("expect"))
-    return UpdateStep(
-        at=head.at,
-        where=head.where,
-        index=head.index,
-        name=head.name,
-        fields=fields,
-        expect_refused=refused,
-    )
+    return {"fields": fields, "expect_refused": _expect_refused(reader, found.get("expect"))}
 
 
-def _revoke(
-    reader: Reader, found: dict[str, yaml.Node], network: Network, head: _Head
-) -> AnyStep | None:
+def _revoke(reader: Reader, found: dict[str, yaml.Node], network: Network) -> _Fields:
     del reader, found, network
-    return RevocationStep(at=head.at, where=head.where, index=head.index, name=head.name)
+    return {}
 
 
-def _receipt(
-    reader: Reader, found: dict[str, yaml.Node], network: Network, head: _Head
-) -> AnyStep | None:
+def _receipt(reader: Reader, found: dict[str, yaml.Node], network: Network) -> _Fields:
     by = _by(reader, found, network)
     statuses = default_registry().enum_symbols("Receipt", "ReceiptStatus")
     status = reader.symbol(found["status"], "status", statuses) if "status" in found else None
-    note = reader.string(found["note"], "note") if "note" in found else None
+    note = _optional(reader, found, "note")
     if by is None or status is None:
         return None
-    return ReceiptStep(
-        at=head.at,
-        where=head.where,
-        index=head.index,
-        name=head.name,
-        by=by,
-        status=status,
-        note=note,
-    )
+    return {"by": by, "status": status, "note": note}
 
 
-def _consent_request(
-    reader: Reader, found: dict[str, yaml.Node], network: Network, head: _Head
-) -> AnyStep | None:
+def _onward(reader: Reader, found: dict[str, yaml.Node], network: Network, key: str) -> _Fields:
+    """Who shares (``by``), with whom (``key``), and whether a refusal is meant."""
     by = _by(reader, found, network)
-    onward = (
-        countries(reader, found["onward_to"], "onward_to", network) if "onward_to" in found else ()
-    )
-    reason = reader.string(found["reason"], "reason") if "reason" in found else None
-    refused = _expect_refused(reader, found.get("expect"))
-    if by is None or not onward:
-        return None
-    return ConsentRequestStep(
-        at=head.at,
-        where=head.where,
-        index=head.index,
-        name=head.name,
-        by=by,
-        onward_to=onward,
-        reason=reason or "onward sharing with partners on the route",
-        expect_refused=refused,
-    )
-
-
-def _share_onward(
-    reader: Reader, found: dict[str, yaml.Node], network: Network, head: _Head
-) -> AnyStep | None:
-    by = _by(reader, found, network)
-    to = countries(reader, found["to"], "to", network) if "to" in found else ()
+    to = countries(reader, found[key], key, network) if key in found else ()
     refused = _expect_refused(reader, found.get("expect"))
     if by is None or not to:
         return None
-    return ShareOnwardStep(
-        at=head.at,
-        where=head.where,
-        index=head.index,
-        name=head.name,
-        by=by,
-        to=to,
-        expect_refused=refused,
-    )
+    return {"by": by, key: to, "expect_refused": refused}
 
 
-_PARSERS: Final[
-    dict[str, Callable[[Reader, dict[str, yaml.Node], Network, _Head], AnyStep | None]]
+def _consent_request(reader: Reader, found: dict[str, yaml.Node], network: Network) -> _Fields:
+    fields = _onward(reader, found, network, "onward_to")
+    reason = _optional(reader, found, "reason")
+    if fields is None:
+        return None
+    return fields | {"reason": reason or "onward sharing with partners on the route"}
+
+
+def _share_onward(reader: Reader, found: dict[str, yaml.Node], network: Network) -> _Fields:
+    return _onward(reader, found, network, "to")
+
+
+_KINDS: Final[
+    dict[str, tuple[type[_Named], Callable[[Reader, dict[str, yaml.Node], Network], _Fields]]]
 ] = {
-    "alert": _alert,
-    "update": _update,
-    "revoke": _revoke,
-    "receipt": _receipt,
-    "consent_request": _consent_request,
-    "share_onward": _share_onward,
+    "alert": (AlertStep, _alert),
+    "update": (UpdateStep, _update),
+    "revoke": (RevocationStep, _revoke),
+    "receipt": (ReceiptStep, _receipt),
+    "consent_request": (ConsentRequestStep, _consent_request),
+    "share_onward": (ShareOnwardStep, _share_onward),
 }
+"""Each step kind's class and the reader of its own fields."""
