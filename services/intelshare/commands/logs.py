@@ -38,7 +38,7 @@ from intelshare.logs.output import (
 from intelshare.logs.reader import STDIN, read_events
 from intelshare.logs.render import render_stats, render_trace, stats_json, trace_json
 from intelshare.logs.report.collect import ReportCollector
-from intelshare.logs.report.page import TITLE, render_html
+from intelshare.logs.report.page import TITLE, write_html
 from intelshare.logs.stats import compute_stats
 from intelshare.logs.trace import trace
 from intelshare.logs.when import parse_when
@@ -327,14 +327,13 @@ def report_command(
     note = f"{counts.lines} lines read, {counts.skipped} skipped"
     if counts.broken:  # a truncated .gz: the page says its figures miss that file's rest
         note += f"; unreadable from there on: {'; '.join(counts.broken)}"
-    page = render_html(data, read_note=note, title=title)
     try:
-        output.write_text(page, encoding="utf-8")
+        size = write_html(data, output, read_note=note, title=title)
     except OSError as error:
         raise LogInputError(f"{output}: cannot write: {error.strerror or error}") from error
     _report_counts(counts, quiet=quiet)
     if not quiet:
-        typer.echo(f"wrote {output} ({len(page.encode()) // 1024} KiB)", err=True)
+        typer.echo(f"wrote {output} ({size // 1024} KiB)", err=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -25,7 +25,8 @@ from intelshare.logs.report.latency import latency_chart
 from intelshare.logs.sketch import DEFAULT_EXACT_LIMIT
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Iterator
+    from pathlib import Path
 
     from intelshare.logs.report.collect import ReportData
     from intelshare.logs.trace import Lane, Trace
@@ -90,6 +91,25 @@ def _json_array(rows: Iterable[object]) -> Markup:
 
 def render_html(data: ReportData, *, read_note: str = "", title: str = TITLE) -> str:
     """The whole page as one string."""
+    return "".join(render_parts(data, read_note=read_note, title=title))
+
+
+def write_html(data: ReportData, path: Path, *, read_note: str = "", title: str = TITLE) -> int:
+    """Write the page to ``path`` piece by piece (never whole in memory); its size in bytes.
+
+    Raises:
+        OSError: the file cannot be written.
+    """
+    size = 0
+    with path.open("w", encoding="utf-8") as out:
+        for part in render_parts(data, read_note=read_note, title=title):
+            out.write(part)
+            size += len(part.encode())
+    return size
+
+
+def render_parts(data: ReportData, *, read_note: str = "", title: str = TITLE) -> Iterator[str]:
+    """The page as the template yields it, part by part."""
     stats = data.stats
     listed = tables.listed_alerts(data)
     traces = {
@@ -99,7 +119,7 @@ def render_html(data: ReportData, *, read_note: str = "", title: str = TITLE) ->
     return (
         environment()
         .get_template("report.html.j2")
-        .render(
+        .generate(
             title=title,
             read_note=read_note,
             first=clock_time(stats.first),
