@@ -577,3 +577,18 @@ def iter_step_nodes(path: Path, reader: Reader) -> Iterator[yaml.Node]:
     for item in _walk(path, reader, steps, first_pass=False):
         if isinstance(item, yaml.Node):
             yield item
+
+
+def compose_text(text: str, reader: Reader) -> yaml.Node | None:
+    """The node tree of a short YAML document held in ``text`` (None when it is empty).
+
+    For files read whole, such as the network file; scenario files stream instead.
+
+    Raises:
+        FatalSyntax: the text is not valid YAML (recorded in ``reader``).
+    """
+    try:
+        node: yaml.Node | None = yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError as error:
+        raise _syntax(reader, error) from error
+    return node

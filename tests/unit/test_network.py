@@ -192,7 +192,7 @@ def _broken(old: str, new: str) -> str:
         pytest.param(
             _broken("retention_days: 30", "retention_days: soon"),
             15,
-            "must be an integer",
+            "must be a whole number",
             id="retention-not-int",
         ),
         pytest.param(
@@ -207,7 +207,7 @@ def _broken(old: str, new: str) -> str:
         pytest.param(
             _broken("max_tlp: TLP_AMBER", "max_tlp: TLP_AMBER\n    colour: red"),
             15,
-            "unknown key 'colour'",
+            "unknown field 'colour'",
             id="unknown-key",
         ),
         pytest.param(
@@ -219,14 +219,21 @@ def _broken(old: str, new: str) -> str:
         pytest.param("countries: 5\nagreements: []\n", 1, "must be a list", id="not-a-list"),
         pytest.param("countries: [\n", 2, "not valid YAML", id="bad-yaml"),
         pytest.param("- 1\n", 1, "must be a mapping", id="top-level-list"),
+        pytest.param(
+            _broken("retention_days: 30", "retention_days: 030"),
+            15,
+            "leading zero, which YAML 1.1 reads as octal",
+            id="octal-retention",
+        ),
+        pytest.param(VALID + "countries: []\n", 16, "'countries' twice", id="top-level-key-twice"),
     ],
 )
 def test_invalid_network_files_name_file_line_and_reason(text: str, line: int, reason: str) -> None:
-    """Each kind of mistake in a network file is refused with file, line and reason."""
+    """Each kind of mistake in a network file is refused with file, line, column and reason."""
     with pytest.raises(NetworkError) as caught:
         parse_network(text, source="net.yaml")
     message = str(caught.value)
-    assert message.startswith(f"net.yaml:{line}: "), message
+    assert re.match(rf"net\.yaml:{line}:\d+: ", message), message
     assert reason in message
 
 

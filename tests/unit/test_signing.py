@@ -63,7 +63,7 @@ def test_a_missing_keys_folder_is_named(tmp_path: Path) -> None:
     path = tmp_path / "network.yaml"
     path.write_text(NETWORK)
 
-    with pytest.raises(NetworkError, match=r"network.yaml:6: keys folder .* does not exist"):
+    with pytest.raises(NetworkError, match=r"network.yaml:6:\d+: keys folder .* does not exist"):
         load_network(path)
 
 

@@ -2,7 +2,7 @@
 
 One YAML file is the source of truth: routing decisions (:mod:`.policy`), topic names
 and each country's read/write sets (the future ACLs) all come from it. A bad file is refused
-with ``file:line: reason``, the line taken from the YAML parser's node marks.
+with ``file:line:column: reason``, read by the same positioned YAML reader as scenario files.
 """
 
 from __future__ import annotations
@@ -12,14 +12,15 @@ import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, NoReturn
+from typing import TYPE_CHECKING, Final, NoReturn, TypeVar
 
 import yaml
 
 from intelshare.contract.markings import TLP_ORDER
 from intelshare.contract.schemas import known_categories
 from intelshare.contract.signing import KeyFormatError, demo_public_key, parse_key
-from intelshare.errors import NetworkError
+from intelshare.errors import FatalSyntax, NetworkError
+from intelshare.yamlpos import Reader, Where, compose_text
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -214,39 +215,48 @@ class Network:
 
 # --- loading ------------------------------------------------------------------------------
 
-_STR = "tag:yaml.org,2002:str"
-_INT = "tag:yaml.org,2002:int"
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_T = TypeVar("_T")
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
 class _Reader:
-    """Reads YAML nodes and reports problems as ``file:line: reason``."""
+    """The positioned YAML reader of :mod:`intelshare.yamlpos`, stopping at the first problem.
 
-    source: str
+    A network file is short and every later check needs the earlier ones to have held, so the
+    first problem is raised as ``file:line:column: reason``; the shapes (duplicate and unknown
+    keys, YAML 1.1 numbers, merge keys) are judged exactly as in scenario files.
+    """
+
+    def __init__(self, source: str) -> None:
+        self.positions = Reader(source=source)
 
     def fail(self, node: yaml.Node | None, reason: str) -> NoReturn:
-        line = f":{node.start_mark.line + 1}" if node is not None else ""
-        raise NetworkError(f"{self.source}{line}: {reason}")
+        where = self.positions.where(node if node is not None else self._whole)
+        raise NetworkError(f"{where}: {reason}")
+
+    @property
+    def _whole(self) -> Where:
+        return Where(file=self.positions.source, line=0, column=0)
+
+    def _checked(self, value: _T | None) -> _T:
+        """``value``, or the first problem the reader recorded raised as a NetworkError."""
+        problems = [p for p in self.positions.problems if p.severity == "error"]
+        if problems:
+            raise NetworkError(f"{problems[0].where}: {problems[0].message}")
+        assert value is not None
+        return value
+
+    def compose(self, text: str) -> yaml.Node | None:
+        try:
+            return compose_text(text, self.positions)
+        except FatalSyntax:
+            return self._checked(None)
 
     def mapping(
         self, node: yaml.Node, what: str, *, required: Iterable[str], optional: Iterable[str] = ()
     ) -> dict[str, yaml.Node]:
-        if not isinstance(node, yaml.MappingNode):
-            self.fail(node, f"{what} must be a mapping")
-        allowed = {*required, *optional}
-        found: dict[str, yaml.Node] = {}
-        for key_node, value_node in node.value:
-            key = self.string(key_node, f"a key in {what}")
-            if key in found:
-                self.fail(key_node, f"{what} has {key!r} twice")
-            if key not in allowed:
-                self.fail(key_node, f"{what} has unknown key {key!r}; expected {sorted(allowed)}")
-            found[key] = value_node
-        for key in required:
-            if key not in found:
-                self.fail(node, f"{what} is missing {key!r}")
-        return found
+        allowed = (*required, *optional)
+        return self._checked(self.positions.mapping(node, what, allowed=allowed, required=required))
 
     def sequence(self, node: yaml.Node, what: str) -> list[yaml.Node]:
         if not isinstance(node, yaml.SequenceNode):
@@ -254,14 +264,10 @@ class _Reader:
         return list(node.value)
 
     def string(self, node: yaml.Node, what: str) -> str:
-        if not isinstance(node, yaml.ScalarNode) or node.tag != _STR or not node.value.strip():
-            self.fail(node, f"{what} must be a non-empty string")
-        return str(node.value)
+        return self._checked(self.positions.string(node, what))
 
     def integer(self, node: yaml.Node, what: str) -> int:
-        if not isinstance(node, yaml.ScalarNode) or node.tag != _INT:
-            self.fail(node, f"{what} must be an integer")
-        return int(str(node.value).replace("_", ""), 0)
+        return self._checked(self.positions.integer(node, what))
 
 
 def _country(reader: _Reader, node: yaml.Node, agency_ids: set[str]) -> Country:
@@ -341,17 +347,10 @@ def parse_network(text: str, *, source: str = "<network>", base: Path | None = N
     """Parse and validate a network file's text (``base``: the folder ``keys:`` is relative to).
 
     Raises:
-        NetworkError: ``source:line: reason`` for the first problem found.
+        NetworkError: ``source:line:column: reason`` for the first problem found.
     """
-    reader = _Reader(source=source)
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise NetworkError(f"{source}{line}: not valid YAML: {error.problem}") from error
-    except yaml.YAMLError as error:
-        raise NetworkError(f"{source}: not valid YAML: {error}") from error
+    reader = _Reader(source)
+    root = reader.compose(text)
     if root is None:
         reader.fail(None, "empty network file")
     top = reader.mapping(

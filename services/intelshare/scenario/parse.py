@@ -268,7 +268,7 @@ def _receipt(reader: Reader, found: dict[str, yaml.Node], network: Network) -> _
     return {"by": by, "status": status, "note": note}
 
 
-def _onward(reader: Reader, found: dict[str, yaml.Node], network: Network, key: str) -> _Fields:
+def _sharing(reader: Reader, found: dict[str, yaml.Node], network: Network, key: str) -> _Fields:
     """Who shares (``by``), with whom (``key``), and whether a refusal is meant."""
     by = _by(reader, found, network)
     to = countries(reader, found[key], key, network) if key in found else ()
@@ -279,7 +279,7 @@ def _onward(reader: Reader, found: dict[str, yaml.Node], network: Network, key: 
 
 
 def _consent_request(reader: Reader, found: dict[str, yaml.Node], network: Network) -> _Fields:
-    fields = _onward(reader, found, network, "onward_to")
+    fields = _sharing(reader, found, network, "onward_to")
     reason = _optional(reader, found, "reason")
     if fields is None:
         return None
@@ -287,7 +287,7 @@ def _consent_request(reader: Reader, found: dict[str, yaml.Node], network: Netwo
 
 
 def _share_onward(reader: Reader, found: dict[str, yaml.Node], network: Network) -> _Fields:
-    return _onward(reader, found, network, "to")
+    return _sharing(reader, found, network, "to")
 
 
 _KINDS: Final[
