@@ -1,4 +1,4 @@
-"""The receiving side: the consumer loop, the handlers per message schema and the inbox.
+"""The receiving side: the consumer loop, the handlers per message schema, inbox and proof.
 
-Imports contract, network, state, runtime and producer's outbox.
+Imports contract, network, state, runtime and producer (the outbox, consent and results).
 """

@@ -43,7 +43,7 @@ from intelshare.runtime.eventlog import EventLog
 from intelshare.runtime.kafka import MAX_REQUEST_SIZE, connect, make_consumer, make_producer
 from intelshare.runtime.lifecycle import Service
 from intelshare.runtime.topics import max_message_bytes
-from intelshare.state.store import StateStore
+from intelshare.state.reader import StateReader
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -75,8 +75,8 @@ class _CatchUp(ConsumerRebalanceListener):  # type: ignore[misc] # aiokafka is u
     everything the previous one did with it.
     """
 
-    def __init__(self, store: StateStore, batch: asyncio.Lock) -> None:
-        self._store = store
+    def __init__(self, state_reader: StateReader, batch: asyncio.Lock) -> None:
+        self._state_reader = state_reader
         self._batch = batch
 
     async def on_partitions_revoked(self, revoked: object) -> None:
@@ -86,7 +86,7 @@ class _CatchUp(ConsumerRebalanceListener):  # type: ignore[misc] # aiokafka is u
 
     async def on_partitions_assigned(self, assigned: object) -> None:
         del assigned
-        await self._store.catch_up()
+        await self._state_reader.catch_up()
 
 
 class Consumer(Service):
@@ -119,7 +119,7 @@ class Consumer(Service):
         self._poll_ms = poll_ms
         self._owns_log = log is None
         self.log = log or EventLog.configured("consumer", self.country, settings)
-        self.store = StateStore(settings, log=self.log)
+        self.state_reader = StateReader(settings, log=self.log)
         self._producer: AIOKafkaProducer | None = None
         self._audit_producer: AIOKafkaProducer | None = None
         self._consumer: AIOKafkaConsumer | None = None
@@ -139,7 +139,7 @@ class Consumer(Service):
     @property
     def state(self) -> CountryState:
         """What this country knows: alerts received, copies sent, receipts, consents."""
-        return self.store.state
+        return self.state_reader.state
 
     async def _start(self) -> None:
         self._producer = await connect(
@@ -171,7 +171,7 @@ class Consumer(Service):
             clock=self._clock,
             signer=self.settings.signer(self.country, self.network),
         )
-        await self.store.start()
+        await self.state_reader.start()
         # Dead letters must fit both the topic and the producer's own request limit.
         deadletters = deadletter_topic(self.country, self.settings.topic_prefix)
         limit = min(await max_message_bytes(self.settings, deadletters), MAX_REQUEST_SIZE)
@@ -179,7 +179,7 @@ class Consumer(Service):
             country=self.country,
             network=self.network,
             log=self.log,
-            state=self.store.state,
+            state=self.state_reader.state,
             outbox=self._outbox,
             clock=self._clock,
             clock_skew=timedelta(seconds=self.settings.clock_skew),
@@ -198,13 +198,13 @@ class Consumer(Service):
                 "create the network's topics first (intelshare topics)"
             )
         self._consumer.subscribe(
-            [self.inbox, self.receipts], listener=_CatchUp(self.store, self._batch)
+            [self.inbox, self.receipts], listener=_CatchUp(self.state_reader, self._batch)
         )
         self.log.info(
             "consumer.started",
             topics=[self.inbox, self.receipts],
             group=self.settings.consumer_group,
-            state_entries=self.store.loaded,
+            state_entries=self.state_reader.loaded,
             transactional_id=self.transactional_id,
         )
 
@@ -212,7 +212,7 @@ class Consumer(Service):
         try:
             if self._consumer is not None:
                 await self._consumer.stop()
-            await self.store.stop()
+            await self.state_reader.stop()
             if self._producer is not None:
                 await self._producer.stop()
             if self._audit is not None:
@@ -236,7 +236,7 @@ class Consumer(Service):
         consumer, _ = self._require()
         while not stop.is_set():
             batch = await consumer.getmany(timeout_ms=self._poll_ms, max_records=self._max_records)
-            await self.store.poll()
+            await self.state_reader.poll()
             overdue = time.monotonic() >= self._next_overdue
             if batch or overdue:
                 async with self._batch:

@@ -1,4 +1,4 @@
-"""The network of countries and agreements, its loader, and the sharing policy.
+"""The network of countries and agreements, its loader, topic names, policy and ACLs.
 
-Imports contract.
+Imports contract (markings, alert records) only.
 """

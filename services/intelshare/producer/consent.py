@@ -75,7 +75,7 @@ async def request_consent(
         **{HEADER_SCHEMA: schema.full_name, HEADER_ORIGINATOR: header.originator},
         **{HEADER_TRACE: trace_id},
     )
-    memory = ConsentEntry(
+    entry = ConsentEntry(
         consent_id=consent_id,
         alert_id=header.alert_id,
         revision=header.revision,
@@ -83,7 +83,7 @@ async def request_consent(
         onward_to=onward,
     )
     (metadata, _) = await outbox.acknowledged(
-        [outbox.write(topic, header.case_id, data, kafka_headers), outbox.write_state(memory)]
+        [outbox.write(topic, header.case_id, data, kafka_headers), outbox.write_state(entry)]
     )
     for country in onward:
         outbox.log.info(

@@ -122,7 +122,7 @@ class Outbox:
     def sent_entries(
         self, header: AlertHeader, recipients: Sequence[str], data: bytes, trace_id: str
     ) -> list[Entry]:
-        """What the state topic should remember of a sent revision.
+        """What the state topic should hold of a sent revision.
 
         Each copy, and the record itself when its handling makes onward sharing need consent.
         """
@@ -176,7 +176,7 @@ class Outbox:
         """Enqueue one fact for this country's state topic."""
         key, value = encode_entry(entry)
         topic = state_topic(self.country, self.topic_prefix)
-        # The state topic is the country's own memory, read only by itself: not signed.
+        # The state topic is the country's own state, read only by itself: not signed.
         return await self.write(topic, key.decode(), value, [], sign=False)
 
     async def acknowledged(self, sends: Sequence[Any]) -> list[RecordMetadata]:

@@ -2,7 +2,7 @@
 
 With automatic topic creation off, this is the only thing that creates topics: per country
 an inbox, a receipts topic, a dead-letter topic and a compacted state topic (the country's
-memory, see :mod:`intelshare.state.entries`), plus the shared audit topic. Creating a topic that
+state, see :mod:`intelshare.state.entries`), plus the shared audit topic. Creating a topic that
 already exists is not an error, so ``intelshare topics`` can run on every start; but an existing
 topic with fewer partitions, fewer replicas or a lower ``min.insync.replicas`` than asked for is
 reported (:attr:`TopicsReport.short`), never passed off as what was asked. On a secured broker,

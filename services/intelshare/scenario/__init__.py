@@ -1,4 +1,4 @@
 """Scenario files: model, reading with positions, checks, expectations, timeline, generator.
 
-Imports contract and network.
+Imports contract, network and the top-level yamlpos (the positioned YAML reader).
 """

@@ -1,4 +1,4 @@
 """A country's state: the facts it keeps on its compacted state topic, and their store.
 
-Imports contract and runtime.
+Imports network (the state topic's name) and runtime (settings, Kafka clients).
 """

@@ -1,4 +1,4 @@
-"""A country's memory: what it received and sent, as entries of its compacted state topic.
+"""A country's state: what it received and sent, as entries of its compacted state topic.
 
 A restarted consumer must still know which alerts (id and revision) it already handled, so
 a redelivery is suppressed instead of logged twice; and an originator must know what it

@@ -1,4 +1,4 @@
-"""Reading and writing a country's state topic (the edge of :mod:`intelshare.state.entries`).
+"""Reading a country's state topic (the edge of :mod:`intelshare.state.entries`).
 
 The consumer reads the whole topic before it handles its first message, then keeps
 reading what is new before each batch, so its :class:`~intelshare.state.entries.CountryState`
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 _LOAD_TIMEOUT_MS = 1000
 
 
-class StateStore:
+class StateReader:
     """A country's state, read from its state topic and kept current."""
 
     def __init__(self, settings: Settings, *, log: EventLog | None = None) -> None:
@@ -91,7 +91,7 @@ class StateStore:
             for record in records:
                 value = getattr(record, "value", None)
                 if not isinstance(value, bytes):
-                    continue  # a tombstone: nothing to remember
+                    continue  # a tombstone: nothing to keep
                 entry = decode_entry(value)
                 if entry is not None:
                     self.state.apply(entry)
@@ -99,5 +99,5 @@ class StateStore:
 
     def _require(self) -> AIOKafkaConsumer:
         if self._reader is None:
-            raise RuntimeError("StateStore is not started")
+            raise RuntimeError("StateReader is not started")
         return self._reader
