@@ -7,7 +7,7 @@ against the steps once every step has been read (see :mod:`intelshare.scenario.p
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import yaml
 
@@ -18,7 +18,7 @@ from intelshare.scenario.expectations import KINDS, Expectation
 from intelshare.yamlpos import Reader, suggest
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
     from datetime import timedelta
 
     from intelshare.network.model import Network
@@ -98,7 +98,7 @@ def _texts(
     return text
 
 
-def _build(  # noqa: PLR0911 - one return per kind reads best
+def _build(
     reader: Reader,
     *,
     kind: str,
@@ -107,86 +107,93 @@ def _build(  # noqa: PLR0911 - one return per kind reads best
     text: dict[str, str],
     within: timedelta | None,
 ) -> Expectation | None:
-    where = reader.where(node)
-    alert = text.get("alert")
+    if kind == "count":
+        return _count(reader, node, fields, text)
     late = f" within {format_duration(within)}" if within is not None else ""
-    if kind == "receives":
-        match = {"country": text["country"]}
-        if "revision" in fields:
-            revision = _revision(reader, fields["revision"])
-            if revision is None:
-                return None
-            match["revision"] = str(revision)
-        return Expectation(
-            kind=kind,
-            where=where,
-            event=ev.ALERT_RECEIVED,
-            match=match,
-            alert=alert,
-            at_least=1,
-            within=within,
-            sent_to=text["country"],
-            text=f"{text['country']} receives {alert}{late}",
-        )
-    if kind == "never_receives":
-        return Expectation(
-            kind=kind,
-            where=where,
-            event=ev.ALERT_RECEIVED,
-            match={"country": text["country"]},
-            alert=alert,
-            at_most=0,
-            text=f"{text['country']} never receives {alert}",
-        )
-    if kind == "receipt":
-        match = {"country": text["to"], "receipt_from": text["from"]}
-        status = ""
-        if "status" in text:
-            match["status"] = text["status"]
-            status = f" ({text['status']})"
-        return Expectation(
-            kind=kind,
-            where=where,
-            event=ev.RECEIPT_RECEIVED,
-            match=match,
-            alert=alert,
-            at_least=1,
-            within=within,
-            sent_to=text["from"],
-            text=f"{text['to']} gets a receipt{status} from {text['from']} for {alert}{late}",
-        )
-    if kind == "refused":
-        match = {"country": text["from"], "recipient": text["to"]} | _rule_field(text)
-        return Expectation(
-            kind=kind,
-            where=where,
-            event=ev.ALERT_REFUSED,
-            match=match,
-            alert=alert,
-            at_least=1,
-            text=f"{text['from']} refuses {alert or 'an alert'} to {text['to']}{_why(text)}",
-        )
-    if kind == "rejected":
-        return Expectation(
-            kind=kind,
-            where=where,
-            event=ev.ALERT_REJECTED,
-            match={"country": text["country"]} | _rule_field(text),
-            alert=alert,
-            at_least=1,
-            text=f"{text['country']} rejects {alert or 'an alert'}{_why(text)}",
-        )
-    if kind == "revoked":
-        return Expectation(
-            kind=kind,
-            where=where,
-            event=ev.ALERT_REVOKED,
-            match={"country": text["country"]},
-            alert=alert,
-            at_least=1,
-            text=f"{text['country']} stops using {alert} (revoked)",
-        )
-    return _count(reader, node, fields, text)
+    shape = _SHAPES[kind](text, text.get("alert"), late)
+    if "revision" in fields:
+        revision = _revision(reader, fields["revision"])
+        if revision is None:
+            return None
+        shape["match"]["revision"] = str(revision)
+    return Expectation(
+        kind=kind, where=reader.where(node), alert=text.get("alert"), within=within, **shape
+    )
+
+
+def _receives_shape(text: dict[str, str], alert: str | None, late: str) -> dict[str, Any]:
+    country = text["country"]
+    return {
+        "event": ev.ALERT_RECEIVED,
+        "match": {"country": country},
+        "at_least": 1,
+        "sent_to": country,
+        "text": f"{country} receives {alert}{late}",
+    }
+
+
+def _never_receives_shape(text: dict[str, str], alert: str | None, late: str) -> dict[str, Any]:
+    del late
+    country = text["country"]
+    return {
+        "event": ev.ALERT_RECEIVED,
+        "match": {"country": country},
+        "at_most": 0,
+        "text": f"{country} never receives {alert}",
+    }
+
+
+def _receipt_shape(text: dict[str, str], alert: str | None, late: str) -> dict[str, Any]:
+    status = f" ({text['status']})" if "status" in text else ""
+    match = {"country": text["to"], "receipt_from": text["from"]}
+    return {
+        "event": ev.RECEIPT_RECEIVED,
+        "match": match | ({"status": text["status"]} if status else {}),
+        "at_least": 1,
+        "sent_to": text["from"],
+        "text": f"{text['to']} gets a receipt{status} from {text['from']} for {alert}{late}",
+    }
+
+
+def _refused_shape(text: dict[str, str], alert: str | None, late: str) -> dict[str, Any]:
+    del late
+    return {
+        "event": ev.ALERT_REFUSED,
+        "match": {"country": text["from"], "recipient": text["to"]} | _rule_field(text),
+        "at_least": 1,
+        "text": f"{text['from']} refuses {alert or 'an alert'} to {text['to']}{_why(text)}",
+    }
+
+
+def _rejected_shape(text: dict[str, str], alert: str | None, late: str) -> dict[str, Any]:
+    del late
+    return {
+        "event": ev.ALERT_REJECTED,
+        "match": {"country": text["country"]} | _rule_field(text),
+        "at_least": 1,
+        "text": f"{text['country']} rejects {alert or 'an alert'}{_why(text)}",
+    }
+
+
+def _revoked_shape(text: dict[str, str], alert: str | None, late: str) -> dict[str, Any]:
+    del late
+    return {
+        "event": ev.ALERT_REVOKED,
+        "match": {"country": text["country"]},
+        "at_least": 1,
+        "text": f"{text['country']} stops using {alert} (revoked)",
+    }
+
+
+_SHAPES: Final[dict[str, Callable[[dict[str, str], str | None, str], dict[str, Any]]]] = {
+    "receives": _receives_shape,
+    "never_receives": _never_receives_shape,
+    "receipt": _receipt_shape,
+    "refused": _refused_shape,
+    "rejected": _rejected_shape,
+    "revoked": _revoked_shape,
+}
+"""What each kind of expectation counts, and how the results table names it."""
 
 
 def _revision(reader: Reader, node: yaml.Node) -> int | None:
