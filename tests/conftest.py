@@ -34,7 +34,8 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from intelshare.network.model import Network, default_network
-from intelshare.runtime.client_config import load_client_config
+from intelshare.runtime.client_config import ClientSecurity, load_client_config
+from intelshare.runtime.provision import provision
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
@@ -114,11 +115,16 @@ def _in_thread(work: Callable[[], Awaitable[T]], timeout: float) -> T:
         return pool.submit(run).result()
 
 
-def check_broker(bootstrap: str, timeout: float = 30.0) -> None:
+def check_broker(
+    bootstrap: str, security: ClientSecurity | None = None, timeout: float = 30.0
+) -> None:
     """Ask the broker for its cluster metadata with aiokafka; raise when it does not answer."""
+    options = security.aiokafka_options() if security is not None else {}
 
     async def describe() -> dict[str, Any]:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=bootstrap, request_timeout_ms=10_000, **options
+        )
         await admin.start()
         try:
             return await admin.describe_cluster()
@@ -130,12 +136,17 @@ def check_broker(bootstrap: str, timeout: float = 30.0) -> None:
         raise ConnectionError(f"{bootstrap} answered without any broker in its metadata")
 
 
-def broker_container(image: str) -> tuple[Any, str]:
+def broker_container(image: str, *, secure_dir: Path | None = None) -> tuple[Any, str]:
     """Start a one-node KRaft broker container; return it and its bootstrap on the host.
 
     The host port is only known once the container runs, so the container waits for its
     advertised listener before it starts Kafka (``/etc/kafka/docker/run``, as in the official
     image); on failure the container's log is part of the error.
+
+    With ``secure_dir`` the broker is secured as in compose: intelshare's provisioning writes
+    the CA, the broker's certificate and a client file per principal there (mounted at
+    /secrets), the storage is formatted with the SCRAM users, and every listener speaks
+    SASL_SSL with the StandardAuthorizer refusing what no ACL allows.
     """
     from testcontainers.core.container import DockerContainer  # noqa: PLC0415 - optional
     from testcontainers.core.wait_strategies import LogMessageWaitStrategy  # noqa: PLC0415
@@ -175,6 +186,8 @@ def broker_container(image: str) -> tuple[Any, str]:
             ]
         )
     )
+    if secure_dir is not None:
+        container = secure_container(container, secure_dir)
     try:
         container.start()
     except Exception as error:  # noqa: BLE001 - the engine's reason, e.g. an image it cannot pull
@@ -190,7 +203,11 @@ def broker_container(image: str) -> tuple[Any, str]:
         container.exec(["sh", "-c", f"echo '{advertised}' > /tmp/a && mv /tmp/a /tmp/advertised"])
         wait_for_logs(container, LogMessageWaitStrategy("Kafka Server started"), STARTED_WITHIN)
         bootstrap = f"{host}:{port}"
-        check_broker(bootstrap)
+        if secure_dir is None:
+            check_broker(bootstrap)
+        else:
+            rewrite_bootstrap(secure_dir / "clients", bootstrap)
+            check_broker(bootstrap, load_client_config(secure_dir / "clients" / "admin.properties"))
     except Exception as error:  # noqa: BLE001 - whatever went wrong, the broker's log says why
         stdout, stderr = container.get_logs()
         log = (stdout + stderr).decode(errors="replace")[-6000:]
@@ -201,6 +218,83 @@ def broker_container(image: str) -> tuple[Any, str]:
             pytrace=False,
         )
     return container, bootstrap
+
+
+SCRAM_LOGIN = "org.apache.kafka.common.security.scram.ScramLoginModule"
+PLAIN_LOGIN = "org.apache.kafka.common.security.plain.PlainLoginModule"
+FORMAT_PROPERTIES = (
+    "process.roles=broker,controller node.id=1 controller.quorum.voters=1@localhost:9093 "
+    "controller.listener.names=CONTROLLER listeners=CONTROLLER://:9093,INTERNAL://:19092 "
+    "listener.security.protocol.map=CONTROLLER:SASL_SSL,INTERNAL:SASL_SSL "
+    "inter.broker.listener.name=INTERNAL log.dirs=/var/lib/kafka/data"
+)
+
+
+def secure_container(container: Any, folder: Path) -> Any:
+    """The broker container secured with files provisioned into ``folder`` (as compose does)."""
+    done = provision(
+        folder,
+        bootstrap="pending:0",
+        codes=default_network().codes,
+        hosts=["127.0.0.1", "localhost", os.environ.get("TC_HOST", "localhost")],
+    )
+    for path in [folder, *folder.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)  # the image's user is not ours
+    password = done.passwords["admin"]
+    scram = f'{SCRAM_LOGIN} required username="admin" password="{password}";'
+    users = " ".join(
+        f"--add-scram SCRAM-SHA-512=[name={name},password={secret}]"
+        for name, secret in done.passwords.items()
+    )
+    return (
+        container.with_volume_mapping(str(folder), "/secrets", "ro")
+        .with_envs(
+            KAFKA_LISTENER_SECURITY_PROTOCOL_MAP="HOST:SASL_SSL,INTERNAL:SASL_SSL,CONTROLLER:SASL_SSL",
+            KAFKA_SASL_ENABLED_MECHANISMS="SCRAM-SHA-512",
+            KAFKA_SASL_MECHANISM_INTER_BROKER_PROTOCOL="SCRAM-SHA-512",
+            KAFKA_SASL_MECHANISM_CONTROLLER_PROTOCOL="PLAIN",
+            KAFKA_LISTENER_NAME_CONTROLLER_SASL_ENABLED_MECHANISMS="PLAIN",
+            KAFKA_LISTENER_NAME_INTERNAL_SCRAM___SHA___512_SASL_JAAS_CONFIG=scram,
+            KAFKA_LISTENER_NAME_HOST_SCRAM___SHA___512_SASL_JAAS_CONFIG=scram,
+            KAFKA_LISTENER_NAME_CONTROLLER_PLAIN_SASL_JAAS_CONFIG=(
+                f'{PLAIN_LOGIN} required username="admin" password="{password}" '
+                f'user_admin="{password}";'
+            ),
+            KAFKA_SSL_KEYSTORE_TYPE="PEM",
+            KAFKA_SSL_KEYSTORE_LOCATION="/secrets/tls/broker.pem",
+            KAFKA_SSL_TRUSTSTORE_TYPE="PEM",
+            KAFKA_SSL_TRUSTSTORE_LOCATION="/secrets/tls/ca.pem",
+            KAFKA_AUTHORIZER_CLASS_NAME="org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+            KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND="false",
+            KAFKA_SUPER_USERS="User:admin",
+        )
+        .with_command(
+            [
+                "sh",
+                "-c",
+                (
+                    "set -euf; while [ ! -f /tmp/advertised ]; do sleep 0.1; done; "
+                    f"printf '%s\\n' {FORMAT_PROPERTIES} > /tmp/format.properties; "
+                    "/opt/kafka/bin/kafka-storage.sh format --ignore-formatted --cluster-id "
+                    f"$CLUSTER_ID --config /tmp/format.properties {users}; "
+                    "KAFKA_ADVERTISED_LISTENERS=$(cat /tmp/advertised) exec /etc/kafka/docker/run"
+                ),
+            ]
+        )
+    )
+
+
+def rewrite_bootstrap(clients: Path, bootstrap: str) -> None:
+    """Name the container's host port in every client file (known only once it runs)."""
+    for path in clients.glob("*.properties"):
+        lines = path.read_text().splitlines()
+        path.write_text(
+            "\n".join(
+                f"bootstrap.servers={bootstrap}" if line.startswith("bootstrap.servers=") else line
+                for line in lines
+            )
+            + "\n"
+        )
 
 
 @pytest.fixture(scope="session")
@@ -346,6 +440,17 @@ def secure_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureBro
         bootstrap = load_client_config(clients / "admin.properties").bootstrap
         assert bootstrap, f"{clients}/admin.properties names no bootstrap.servers"
         yield SecureBroker(bootstrap=bootstrap, clients=clients)
+        return
+    wanted = os.environ.get("INTELSHARE_TEST_BROKER", "auto")
+    if wanted == "container" or (
+        wanted == "auto" and os.environ.get("INTELSHARE_KAFKA_IMAGE") and docker_answers()
+    ):
+        folder = tmp_path_factory.mktemp("secure-container")
+        container, bootstrap = broker_container(kafka_image(), secure_dir=folder)
+        try:
+            yield SecureBroker(bootstrap=bootstrap, clients=folder / "clients")
+        finally:
+            container.stop()
         return
     if shutil.which("java") is None:
         message = (

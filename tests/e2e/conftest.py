@@ -139,6 +139,10 @@ class Compose:
                 )
 
 
+ONE_SHOT = ("pki", "init")
+"""Services that run once and exit 0 before the others start."""
+
+
 def _wait_until_running(compose: Compose) -> None:
     """Wait for a healthy broker, the topics created and every country service running.
 
@@ -149,12 +153,14 @@ def _wait_until_running(compose: Compose) -> None:
     while True:
         # `up --detach` has created every container it starts (none of the profiles' services).
         states = compose.containers()
-        init = states.get("init", {})
-        if init.get("Status") == "exited" and init.get("ExitCode") != 0:
-            pytest.fail(f"init exited {init.get('ExitCode')}:\n{compose.logs('init')}")
+        # The one-shot jobs: pki (TLS material, identities), then init (topics, ACLs).
+        for job in ONE_SHOT:
+            done = states.get(job, {})
+            if done.get("Status") == "exited" and done.get("ExitCode") != 0:
+                pytest.fail(f"{job} exited {done.get('ExitCode')}:\n{compose.logs(job)}")
         waiting = []
         for name, state in states.items():
-            if name == "init":
+            if name in ONE_SHOT:
                 ready = state.get("Status") == "exited"
             elif name.startswith("kafka"):
                 ready = state.get("Health", {}).get("Status") == "healthy"
