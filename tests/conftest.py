@@ -25,6 +25,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -207,7 +208,18 @@ def broker_container(image: str, *, secure_dir: Path | None = None) -> tuple[Any
             check_broker(bootstrap)
         else:
             rewrite_bootstrap(secure_dir / "clients", bootstrap)
-            check_broker(bootstrap, load_client_config(secure_dir / "clients" / "admin.properties"))
+            admin = load_client_config(secure_dir / "clients" / "admin.properties")
+            # The SCRAM users are known once the broker has loaded its metadata, a moment
+            # after it logs that it started; until then a login is refused.
+            deadline = time.monotonic() + STARTED_WITHIN
+            while True:
+                try:
+                    check_broker(bootstrap, admin)
+                    break
+                except Exception:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(1)
     except Exception as error:  # noqa: BLE001 - whatever went wrong, the broker's log says why
         stdout, stderr = container.get_logs()
         log = (stdout + stderr).decode(errors="replace")[-6000:]
@@ -267,6 +279,8 @@ def secure_container(container: Any, folder: Path) -> Any:
             KAFKA_AUTHORIZER_CLASS_NAME="org.apache.kafka.metadata.authorizer.StandardAuthorizer",
             KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND="false",
             KAFKA_SUPER_USERS="User:admin",
+            # The folder the command formats with the SCRAM users; the image's run keeps it.
+            KAFKA_LOG_DIRS="/var/lib/kafka/data",
         )
         .with_command(
             [
