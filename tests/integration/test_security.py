@@ -287,9 +287,9 @@ def test_consumer_refused_its_topics_exits_non_zero(
         network_topics, timeout=60,
     )  # fmt: skip
     line = one_line_error(result)
-    assert "refused User:RS READ on topic" in line
-    assert f"{network_topics}intel." in line
-    assert ".XK" in line
+    assert "the broker refused User:RS" in line
+    assert "XK" in line
+    assert "no ACL allows it" in line
 
 
 def test_producer_refused_a_write_names_principal_operation_topic(

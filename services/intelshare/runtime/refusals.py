@@ -60,6 +60,8 @@ def access_denied(
         what = f"group {named}"
     elif isinstance(error, ClusterAuthorizationFailedError):
         what = "the cluster"
+    elif isinstance(error, TransactionalIdAuthorizationFailed):
+        what = f"transactional id {named}"
     else:
         what = f"topic {named}"
     return AccessDenied(
