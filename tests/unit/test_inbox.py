@@ -138,7 +138,7 @@ def test_a_revision_below_one_is_rejected_not_a_duplicate(revision: int) -> None
 
     assert arrival.verdict is Verdict.REJECTED
     assert arrival.rule == "invalid-revision"
-    assert not arrival.remember
+    assert not arrival.keep_in_state
 
 
 @pytest.mark.parametrize(

@@ -100,7 +100,7 @@ class Effects:
 
     writes: list[PendingWrite] = field(default_factory=list)
     """Records to write, in order."""
-    memory: list[Entry] = field(default_factory=list)
+    state_entries: list[Entry] = field(default_factory=list)
     """State entries to write after the records above are acknowledged."""
 
 
@@ -181,7 +181,7 @@ class Handlers:
         outbox = self.outbox
         effects, self.effects = self.effects, Effects()
         sends = [outbox.write(w.topic, w.key, w.value, w.headers) for w in effects.writes]
-        sends += [outbox.write_state(entry) for entry in effects.memory]
+        sends += [outbox.write_state(entry) for entry in effects.state_entries]
         if not sends:
             return
         acks = await outbox.acknowledged(sends)
@@ -229,12 +229,12 @@ class Handlers:
         else:
             self.log.info(events.ALERT_RECEIVED, **fields)
         answered = self._receipt(header, RECEIPT_STATUS[arrival.verdict], arrival.rule, trace)
-        if arrival.remember:
+        if arrival.keep_in_state:
             # The receipt and this entry commit in one transaction: the entry may say so.
-            entry = self._remember_arrival(header, arrival, message, receipt_sent=answered)
-            self.effects.memory.append(entry)
+            entry = self._arrival_entry(header, arrival, message, receipt_sent=answered)
+            self.effects.state_entries.append(entry)
 
-    def _remember_arrival(
+    def _arrival_entry(
         self, header: AlertHeader, arrival: Arrival, message: Message, *, receipt_sent: bool
     ) -> InboxEntry:
         raw = message.raw
@@ -353,7 +353,7 @@ class Handlers:
             status=status,  # type: ignore[arg-type] # "shared" or "refused"
         )
         self.state.apply(done)
-        self.effects.memory.append(done)
+        self.effects.state_entries.append(done)
 
     # --- receipts topic -------------------------------------------------------------------
 
@@ -389,7 +389,7 @@ class Handlers:
             receipt_id=receipt["receipt_id"],
         )
         self.state.apply(mark)
-        self.effects.memory.append(mark)
+        self.effects.state_entries.append(mark)
 
     async def on_consent_request(self, message: Message) -> None:
         """A recipient asks this country, as originator, to share onward: decide, answer."""
@@ -411,7 +411,7 @@ class Handlers:
             status="granted" if result.granted else "refused",
         )
         self.state.apply(answered)
-        self.effects.memory.append(answered)
+        self.effects.state_entries.append(answered)
         del where
 
     # --- dead letters and overdue receipts --------------------------------------------------
@@ -492,7 +492,7 @@ class Handlers:
                 alert_id=sent.alert_id, revision=sent.revision, recipient=sent.recipient
             )
             self.state.apply(mark)
-            self.effects.memory.append(mark)
+            self.effects.state_entries.append(mark)
 
 
 def _check_ids(record: dict[str, Any]) -> None:

@@ -59,7 +59,7 @@ class Arrival:
     """Why it was rejected, or which agreement allows it."""
     resend_receipt: bool = False
     """A duplicate whose state says no receipt was acknowledged (an answer is owed)."""
-    remember: bool = True
+    keep_in_state: bool = True
     """Whether the state keeps this revision (not when it names no valid revision)."""
 
 
@@ -83,7 +83,7 @@ def decide(
     """Decide what ``receiver`` does with an arriving alert revision.
 
     An alert is known by (originator, alert id); a revision below 1 is never a duplicate of
-    anything (it is refused as invalid, and not remembered).
+    anything (it is refused as invalid, and not kept in the state).
     """
     sender = sender_of(header, receiver)
     identity = (header.originator, header.alert_id)
@@ -100,7 +100,7 @@ def decide(
             sender=sender,
             rule=str(decision.rule),
             reason=decision.reason,
-            remember=valid,
+            keep_in_state=valid,
         )
     verdict = Verdict.REVOKED if header.message_type == "REVOCATION" else Verdict.RECEIVED
     return Arrival(verdict=verdict, sender=sender, reason=decision.reason)

@@ -275,7 +275,7 @@ class Consumer(Service):
             # Nothing of this batch is committed: its lines must not be written either.
             self.log.discard()
             handlers.effects.writes.clear()
-            handlers.effects.memory.clear()
+            handlers.effects.state_entries.clear()
             with contextlib.suppress(KafkaError, RuntimeError, IntelshareError):
                 await asyncio.shield(producer.abort_transaction())
             if isinstance(error, KafkaError):
