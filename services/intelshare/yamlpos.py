@@ -284,6 +284,10 @@ def _flatten(node: yaml.MappingNode, reader: Reader) -> int:
 # --- streaming composition -------------------------------------------------------------------
 
 
+MAX_DEPTH: Final = 100
+"""How deeply lists and mappings may nest (a scenario needs about six levels)."""
+
+
 class _Composer:
     """Composes nodes from parser events, keeping anchors for later aliases.
 
@@ -293,6 +297,7 @@ class _Composer:
     def __init__(self, stream: TextIO) -> None:
         self.loader = _Loader(stream)
         self.anchors: dict[str, yaml.Node] = {}
+        self.depth = 0
 
     def event(self) -> Any:  # noqa: ANN401 - see the class docstring
         return self.loader.get_event()
@@ -301,6 +306,19 @@ class _Composer:
         return self.loader.peek_event()
 
     def node(self) -> yaml.Node:
+        if self.depth >= MAX_DEPTH:
+            # Composing recurses; Python's stack would give out before libyaml's own limit.
+            mark: Any = self.peek().start_mark
+            raise yaml.composer.ComposerError(
+                None, None, f"nested deeper than {MAX_DEPTH} levels", mark
+            )
+        self.depth += 1
+        try:
+            return self._node()
+        finally:
+            self.depth -= 1
+
+    def _node(self) -> yaml.Node:
         event = self.event()
         start: Any = event.start_mark
         if isinstance(event, yaml.AliasEvent):

@@ -241,6 +241,12 @@ HEAD = "name: t\nsteps:\n"
             id="negative-count",
         ),
         pytest.param(
+            HEAD + "  - " + "[" * 990 + "]" * 990 + "\n",
+            3,
+            "nested deeper than 100 levels",
+            id="deep-nesting",
+        ),
+        pytest.param(
             HEAD + STEP + "expect:\n  - count: {event: alert.sent, equals: 1, equals: 2}\n",
             9,
             "count has 'equals' twice",
