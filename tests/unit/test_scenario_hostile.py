@@ -241,6 +241,12 @@ HEAD = "name: t\nsteps:\n"
             id="negative-count",
         ),
         pytest.param(
+            "name: t\nnetwork: /dev/zero\nsteps: []\n",
+            2,
+            "larger than 10485760 bytes; not a network file",
+            id="endless-network-file",
+        ),
+        pytest.param(
             HEAD + "  - " + "[" * 990 + "]" * 990 + "\n",
             3,
             "nested deeper than 100 levels",

@@ -215,6 +215,8 @@ class Network:
 
 # --- loading ------------------------------------------------------------------------------
 
+MAX_NETWORK_BYTES: Final = 10 * 1024 * 1024
+"""The largest network file read (the default is 4 KB; 249 countries fit in far less)."""
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _T = TypeVar("_T")
 
@@ -416,7 +418,12 @@ def load_network(path: Path | None = None) -> Network:
     if path is None:
         return default_network()
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as stream:
+            # Bounded: a device such as /dev/zero named by mistake must not be read forever.
+            data = stream.read(MAX_NETWORK_BYTES + 1)
+        if len(data) > MAX_NETWORK_BYTES:
+            raise NetworkError(f"{path}: larger than {MAX_NETWORK_BYTES} bytes; not a network file")
+        text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise NetworkError(f"{path}: cannot read: {error}") from error
     return parse_network(text, source=str(path), base=path.parent)
