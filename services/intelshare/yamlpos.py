@@ -145,6 +145,21 @@ class Reader:
                 self.error(node, f"{what} is missing {key!r}")
         return found
 
+    def unique_keys(self, node: yaml.Node, what: str) -> None:
+        """Report each key a mapping (not one merged into it) repeats; anything else passes."""
+        if not isinstance(node, yaml.MappingNode):
+            return
+        seen: dict[str, yaml.Node] = {}
+        for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _MERGE:
+                continue
+            key = str(key_node.value)
+            if key in seen:
+                line = self.where(seen[key]).line
+                self.error(key_node, f"{what} has {key!r} twice (first at line {line})")
+            else:
+                seen[key] = key_node
+
     def sequence(self, node: yaml.Node, what: str) -> list[yaml.Node]:
         """A list's items; a single scalar counts as a list of one (``to: GB``)."""
         if isinstance(node, yaml.SequenceNode):

@@ -241,6 +241,12 @@ HEAD = "name: t\nsteps:\n"
             id="negative-count",
         ),
         pytest.param(
+            "name: t\nx-van: {from: GB, to: RS, to: MK}\nsteps:\n  - {alert: a, <<: *van}\n",
+            2,
+            "x-van has 'to' twice (first at line 2)",
+            id="repeated-key-in-a-template",
+        ),
+        pytest.param(
             "name: t\nnetwork: /dev/zero\nsteps: []\n",
             2,
             "larger than 10485760 bytes; not a network file",

@@ -87,6 +87,7 @@ _REQUIRED: Final = {
 def parse_header(reader: Reader, top: TopLevel, path: Path, seed: str | None) -> Scenario | None:
     """The scenario's header and expectations; None when they are too broken to go on."""
     keys = {k: v for k, v in top.keys.items() if not k.startswith("x-")}
+    _templates(reader, top)
     for key, (key_node, _) in keys.items():
         if key not in HEADER_KEYS:
             reader.error(key_node, f"unknown top-level field {key!r}{suggest(key, HEADER_KEYS)}")
@@ -123,6 +124,13 @@ def parse_header(reader: Reader, top: TopLevel, path: Path, seed: str | None) ->
         defaults=defaults,
         expectations=tuple(expectations),
     )
+
+
+def _templates(reader: Reader, top: TopLevel) -> None:
+    """Repeated keys in ``x-`` templates: merging would keep one of them silently."""
+    for key, (_, template) in top.keys.items():
+        if key.startswith("x-") and template is not None:
+            reader.unique_keys(template, key)
 
 
 def _start(reader: Reader, node: yaml.Node | None) -> datetime:
