@@ -8,6 +8,7 @@ they are collected only when ``INTELSHARE_E2E=1`` (``scripts/ci-docker`` sets it
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -175,24 +176,41 @@ def _wait_until_running(compose: Compose) -> None:
         time.sleep(2)
 
 
-@pytest.fixture(scope="session")
-def compose() -> Iterator[Compose]:
-    """The intelshare network up and healthy; everything it made is removed afterwards."""
-    # One project per run: runs side by side on one machine never touch each other's.
-    project = os.environ.get("INTELSHARE_E2E_PROJECT") or f"intelshare-e2e-{os.getpid()}"
-    # The default story spans four hours on the scenario clock: a minute at 240x.
-    env = {"REPLAY_SPEED": "240", **os.environ, "KAFKA_HOST_PORT": str(_free_port())}
+@contextlib.contextmanager
+def network_up(
+    project: str, env: dict[str, str], *up_args: str, pre: tuple[str, ...] = ()
+) -> Iterator[Compose]:
+    """A compose project up and healthy (``up --detach UP_ARGS``); removed again afterwards.
+
+    ``pre`` goes before ``up`` (e.g. ``--profile cluster``).
+    """
     network = Compose(
-        command=(*_compose_command(), "-f", str(COMPOSE_FILE), "-p", project),
+        command=(*_compose_command(), "-f", str(COMPOSE_FILE), "-p", project, *pre),
         project=project,
         env=env,
     )
     network.remove_everything()  # a run killed halfway may have left this project behind
     try:
         started = time.monotonic()
-        network.run("up", "--detach", "--no-build")
+        network.run("up", "--detach", "--no-build", *up_args)
         _wait_until_running(network)
         print(f"compose up to healthy: {time.monotonic() - started:.1f}s")  # noqa: T201
         yield network
     finally:
         network.remove_everything()
+
+
+def e2e_project() -> str:
+    """The compose project name of this run (one per run: side-by-side runs never collide)."""
+    return os.environ.get("INTELSHARE_E2E_PROJECT") or f"intelshare-e2e-{os.getpid()}"
+
+
+# Module scope: the network is removed when its tests are done, before the next module's
+# network (the cluster drill) starts on the same machine.
+@pytest.fixture(scope="module")
+def compose() -> Iterator[Compose]:
+    """The intelshare network up and healthy; everything it made is removed afterwards."""
+    # The default story spans four hours on the scenario clock: a minute at 240x.
+    env = {"REPLAY_SPEED": "240", **os.environ, "KAFKA_HOST_PORT": str(_free_port())}
+    with network_up(e2e_project(), env) as network:
+        yield network

@@ -40,7 +40,7 @@ def _events(output: str) -> list[dict[str, Any]]:
     return events
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def replayed(compose: Compose) -> subprocess.CompletedProcess[str]:
     """The default scenario replayed once through the ``replay`` service."""
     started = time.monotonic()
@@ -50,7 +50,7 @@ def replayed(compose: Compose) -> subprocess.CompletedProcess[str]:
     return result
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def inbox_events(
     compose: Compose, replayed: subprocess.CompletedProcess[str]
 ) -> dict[str, list[dict[str, Any]]]:
