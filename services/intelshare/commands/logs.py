@@ -266,6 +266,17 @@ SummaryFormat = Annotated[
 ]
 
 
+def _summary(
+    fmt: _SummaryFormat, as_json: Callable[[], object], render: Callable[[Console], None]
+) -> None:
+    """Print a summary as indented JSON for programs or as a table for people."""
+    with _pipe_safe():
+        if fmt is _SummaryFormat.JSON:
+            typer.echo(json.dumps(as_json(), ensure_ascii=False, indent=2))
+        else:
+            render(_console())
+
+
 @logs_app.command("trace")
 def trace_command(
     ident: Annotated[str, typer.Argument(help="An alert id or a case id.", show_default=False)],
@@ -279,11 +290,7 @@ def trace_command(
     _report_counts(counts, quiet=quiet)
     if not found.found:
         raise CheckFailed(f"no event names {ident!r} as alert_id or case_id")
-    with _pipe_safe():
-        if fmt is _SummaryFormat.JSON:
-            typer.echo(json.dumps(trace_json(found), ensure_ascii=False, indent=2))
-        else:
-            render_trace(found, _console())
+    _summary(fmt, lambda: trace_json(found), lambda console: render_trace(found, console))
 
 
 @logs_app.command("stats")
@@ -299,11 +306,7 @@ def stats_command(
     counts = ReadCounts()
     stats = compute_stats(chosen.apply(read_events(_sources(sources), counts)))
     _report_counts(counts, quiet=quiet)
-    with _pipe_safe():
-        if fmt is _SummaryFormat.JSON:
-            typer.echo(json.dumps(stats_json(stats), ensure_ascii=False, indent=2))
-        else:
-            render_stats(stats, _console())
+    _summary(fmt, lambda: stats_json(stats), lambda console: render_stats(stats, console))
 
 
 @logs_app.command("report")

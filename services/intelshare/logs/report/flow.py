@@ -335,35 +335,34 @@ def _sent_edge(  # noqa: PLR0917 - the picture's parts, passed down from flow()
 
 def _onward_edge(picture: Flow, labels: _Labels, ends: tuple[Node, Node], count: int) -> None:
     a, b = ends
-    path, lx, ly = _curve(a, b, -34)
-    key = f"{a.code}>{b.code}"
-    picture.edges.append(
-        Edge(
-            route=key,
-            kind="onward",
-            title=f"{a.name} shared onward to {b.name} under consent: {count}",
-            bands=[Band(path=path, colour=ONWARD_COLOUR, width="2.5")],
-            arrow="",
-        )
-    )
-    labels.offer(lx, ly, str(count), key, "onward")
+    title = f"{a.name} shared onward to {b.name} under consent: {count}"
+    _side_edge(picture, labels, ends, kind="onward", title=title, label=str(count))
 
 
 def _refused_edge(
     picture: Flow, labels: _Labels, ends: tuple[Node, Node], rules: Counter[str]
 ) -> None:
     a, b = ends
-    path, lx, ly = _curve(a, b, -14)
-    key = f"{a.code}>{b.code}"
     count = sum(rules.values())
     why = ", ".join(f"{rule} {n}" for rule, n in sorted(rules.items()))
-    picture.edges.append(
-        Edge(
-            route=key,
-            kind="refused",
-            title=f"{a.name} → {b.name} refused {count}: {why}",
-            bands=[Band(path=path, colour=REFUSED_COLOUR, width="1.6")],
-            arrow="",
-        )
-    )
-    labels.offer(lx, ly, f"✕ {count}", key, "refused")
+    title = f"{a.name} → {b.name} refused {count}: {why}"
+    _side_edge(picture, labels, ends, kind="refused", title=title, label=f"✕ {count}")
+
+
+_SIDE_EDGES: Final = {
+    "onward": (-34, ONWARD_COLOUR, "2.5"),
+    "refused": (-14, REFUSED_COLOUR, "1.6"),
+}
+"""A thin edge beside a route's ribbon: its bend, colour and stroke width."""
+
+
+def _side_edge(
+    picture: Flow, labels: _Labels, ends: tuple[Node, Node], *, kind: str, title: str, label: str
+) -> None:
+    a, b = ends
+    bend, colour, width = _SIDE_EDGES[kind]
+    path, lx, ly = _curve(a, b, bend)
+    key = f"{a.code}>{b.code}"
+    band = Band(path=path, colour=colour, width=width)
+    picture.edges.append(Edge(route=key, kind=kind, title=title, bands=[band], arrow=""))
+    labels.offer(lx, ly, label, key, kind)
