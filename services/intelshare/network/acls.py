@@ -70,12 +70,13 @@ def network_acls(network: Network, prefix: str = "") -> tuple[AclBinding, ...]:
     """Every ALLOW rule the network needs on a broker, sorted (see the module docstring)."""
     rules: set[AclBinding] = set()
 
-    def allow(who: str, operation: str, topic: str, reason: str) -> None:
+    def allow(who: str, operation: str, name: str, reason: str, *, resource: str = "TOPIC") -> None:
+        # Topics are named exactly; a country's groups and transactional ids by their prefix.
         rules.add(
             AclBinding(
-                resource_type="TOPIC",
-                resource_name=topic,
-                pattern="LITERAL",
+                resource_type=resource,
+                resource_name=name,
+                pattern="LITERAL" if resource == "TOPIC" else "PREFIXED",
                 principal=principal(who),
                 operation=operation,
                 reason=reason,
@@ -96,27 +97,10 @@ def network_acls(network: Network, prefix: str = "") -> tuple[AclBinding, ...]:
             agreements = ", ".join(a.id for a in network.agreements_between(code, partner))
             allow(code, "WRITE", alerts_topic(partner, prefix), f"agreement {agreements}")
             allow(code, "WRITE", receipts_topic(partner, prefix), f"agreement {agreements}")
-        rules.add(
-            AclBinding(
-                resource_type="GROUP",
-                resource_name=consumer_group_prefix(code, prefix),
-                pattern="PREFIXED",
-                principal=principal(code),
-                operation="READ",
-                reason="own consumer groups",
-            )
-        )
+        groups = consumer_group_prefix(code, prefix)
+        allow(code, "READ", groups, "own consumer groups", resource="GROUP")
         # The consumer commits each batch in a transaction whose id starts with its group.
-        rules.add(
-            AclBinding(
-                resource_type="TRANSACTIONAL_ID",
-                resource_name=consumer_group_prefix(code, prefix),
-                pattern="PREFIXED",
-                principal=principal(code),
-                operation="WRITE",
-                reason="own consumer transactions",
-            )
-        )
+        allow(code, "WRITE", groups, "own consumer transactions", resource="TRANSACTIONAL_ID")
     allow(CONTROLLER, "READ", audit, "exercise controller")
     return tuple(sorted(rules))
 
