@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
+from intelshare.contract import events as ev
 from intelshare.contract.events import LOGGED_EVENTS
 
 if TYPE_CHECKING:
@@ -34,6 +35,20 @@ OPTIONAL_TEXT_FIELDS: Final = (
     "scenario",
 )
 """Fields of events.py that hold text; exported in this order by the CSV writer."""
+
+COPY_EVENTS: Final = frozenset(
+    {
+        ev.ALERT_SENT,
+        ev.ALERT_REFUSED,
+        ev.ALERT_SHARED_ONWARD,
+        ev.ALERT_RECEIVED,
+        ev.ALERT_REJECTED,
+        ev.ALERT_REVOKED,
+        ev.ALERT_DUPLICATE,
+        ev.RECEIPT_OVERDUE,
+    }
+)
+"""Events about one addressed copy of an alert (they name its recipient or receiver)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

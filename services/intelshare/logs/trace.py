@@ -9,9 +9,10 @@ step; the per-recipient lanes sum up what became of each copy.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
-from intelshare.logs.model import route_of
+from intelshare.contract import events as ev
+from intelshare.logs.model import COPY_EVENTS, route_of
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -119,20 +120,8 @@ def build_trace(ident: str, matched: list[LogEvent]) -> Trace:
     return Trace(ident=ident, steps=steps, alerts=alerts, lanes=_lanes(steps))
 
 
-_LANE_EVENTS = frozenset(
-    {
-        "alert.sent",
-        "alert.refused",
-        "alert.shared_onward",
-        "alert.received",
-        "alert.rejected",
-        "alert.revoked",
-        "alert.duplicate",
-        "receipt.sent",
-        "receipt.received",
-        "receipt.overdue",
-    }
-)
+_LANE_EVENTS: Final = COPY_EVENTS | {ev.RECEIPT_SENT, ev.RECEIPT_RECEIVED}
+"""Events drawn in a copy's lane: the copy's own, and the receipts answering it."""
 
 
 @dataclass(kw_only=True, slots=True)

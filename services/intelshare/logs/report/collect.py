@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
-from intelshare.logs.model import route_of
+from intelshare.logs.model import COPY_EVENTS, route_of
 from intelshare.logs.stats import LogStats, StatsCollector
 from intelshare.logs.trace import Trace, build_trace
 
@@ -85,7 +85,7 @@ class AlertSummary:
         self.first = min(self.first, event.timestamp)
         _, target = route_of(event)
         name = event.event
-        if target and name in _RECIPIENT_EVENTS:
+        if target and name in COPY_EVENTS:
             self.recipients = _with(self.recipients, target)
         if name == "alert.received" and target:
             self.received = _with(self.received, target)
@@ -129,20 +129,6 @@ class AlertSummary:
 def _with(codes: str, code: str) -> str:
     """``codes`` with ``code`` added once."""
     return codes if code in codes.split() else f"{codes} {code}".lstrip()
-
-
-_RECIPIENT_EVENTS: Final = frozenset(
-    {
-        "alert.sent",
-        "alert.refused",
-        "alert.shared_onward",
-        "alert.received",
-        "alert.rejected",
-        "alert.revoked",
-        "alert.duplicate",
-        "receipt.overdue",
-    }
-)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
