@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from intelshare.consumer.proof import ProofRule
 from intelshare.network.model import alerts_topic
 
 if TYPE_CHECKING:
@@ -139,3 +140,58 @@ def test_logs_stats_reads_a_consumers_compose_log(
     )
     received = json.loads(stats.stdout)["received"]
     assert all(route.endswith(f">{country}") for route in received), received
+
+
+def _exec(compose: Compose, service: str, *command: str) -> str:
+    """Run ``command`` inside the service's running container and return its output."""
+    return compose.run("exec", "-T", service, *command, timeout=120).stdout
+
+
+@pytest.mark.parametrize("country", COUNTRIES)
+def test_each_service_holds_only_its_own_signing_key(compose: Compose, country: str) -> None:
+    """A country's producer and consumer hold its private key and no other, plus every .pub."""
+    for role in ("producer", "consumer"):
+        held = set(
+            _exec(compose, f"{role}-{country.lower()}", "ls", "/run/intelshare/keys").split()
+        )
+        assert {name for name in held if name.endswith(".key")} == {f"{country}.key"}, held
+        assert {name for name in held if name.endswith(".pub")} >= {f"{c}.pub" for c in COUNTRIES}
+
+
+def test_the_broker_holds_no_signing_key(compose: Compose) -> None:
+    """The countries' signing keys stay out of the broker's secrets volume."""
+    listed = {Path(line).name for line in _exec(compose, "kafka", "find", "/secrets").split()}
+    assert not listed & {f"{c}.key" for c in COUNTRIES}, listed
+
+
+# Inside a consumer container: the network it runs on, and whether its keys are the demo ones.
+_KEYS_IN_USE = """
+import json, os
+from pathlib import Path
+from intelshare.contract.signing import demo_public_key
+from intelshare.network.model import load_network
+network = load_network(Path(os.environ["INTELSHARE_NETWORK"]))
+print(json.dumps({
+    "demo": network.demo_keys,
+    "keys": {c: network.public_key(c) is not None for c in network.codes},
+    "any_demo": any(network.public_key(c) == demo_public_key(c) for c in network.codes),
+}))
+"""
+
+
+def test_services_verify_with_real_keys(
+    compose: Compose, inbox_events: dict[str, list[dict[str, Any]]]
+) -> None:
+    """Consumers verify with real (non-demo) keys from the network's keys folder, none refused."""
+    in_use = json.loads(_exec(compose, "consumer-rs", "python", "-c", _KEYS_IN_USE))
+    assert in_use["demo"] is False
+    assert in_use["any_demo"] is False
+    assert all(in_use["keys"][c] for c in COUNTRIES), in_use
+    assert any(e["event"] == "alert.received" for e in inbox_events["RS"]), inbox_events["RS"]
+    refused = [
+        e
+        for cc in COUNTRIES
+        for e in _events(compose.logs(f"consumer-{cc.lower()}"))
+        if e.get("rule") in {rule.value for rule in ProofRule}
+    ]
+    assert refused == [], refused[:5]

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from intelshare.contract.signing import demo_public_key, demo_seed, key_text
 from intelshare.errors import SettingsError
+from intelshare.network.model import load_network
 from intelshare.runtime.settings import Settings
 
 
@@ -28,6 +30,16 @@ def test_environment_fills_settings_and_overrides_win() -> None:
     assert settings.topic_prefix == "ex1."
     assert settings.audit is False
     assert settings.connect_timeout == 5.0
+
+
+def test_signing_key_folder_from_the_environment(tmp_path: Path) -> None:
+    """INTELSHARE_SIGNING_KEY_FILE naming a folder gives each country its CC.key from it."""
+    # The demo key stored as a file: the default network lists demo keys.
+    (tmp_path / "RS.key").write_text(key_text(demo_seed("RS")), encoding="ascii")
+    settings = Settings.from_env({"INTELSHARE_SIGNING_KEY_FILE": str(tmp_path)})
+
+    assert settings.signing_key_file == tmp_path
+    assert settings.signer("RS", load_network()).public == demo_public_key("RS")
 
 
 def test_ids_are_derived_per_country_and_role() -> None:

@@ -253,7 +253,7 @@ class Settings:
 
 
 def _parse(name: str, raw: str, variable: str) -> object:
-    if name in ("network_path", "log_file", "client_config"):
+    if name in ("network_path", "log_file", "client_config", "signing_key_file"):
         return Path(raw)
     if name == "audit":
         lowered = raw.lower()
