@@ -8,6 +8,7 @@ checks its expectations (exit 0 all met, 1 one failed, 2 bad input).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -33,7 +34,7 @@ from intelshare.commands.options import (
 )
 from intelshare.durations import format_duration, parse_duration
 from intelshare.errors import CheckFailed, ScenarioError, SettingsError
-from intelshare.network.model import default_network
+from intelshare.network.model import default_network, load_network
 from intelshare.replay.engine import ReplayOptions, timeline
 from intelshare.replay.render import (
     duplicates_hint,
@@ -314,6 +315,7 @@ def replay(
         log_format="json",
         client_config=client_config,
     )
+    report = _on_configured_network(report, settings)
     setup = KafkaSetup(
         settings=settings,
         with_consumers=with_consumers,
@@ -322,6 +324,32 @@ def replay(
         log_dir=log_dir,
     )
     _replay_live(report, setup, options)
+
+
+def _on_configured_network(report: CheckReport, settings: Settings) -> CheckReport:
+    """The report on INTELSHARE_NETWORK's network when the scenario plays on the shipped one.
+
+    A scenario without ``network:`` plays on the default network; a deployment that gives the
+    default network its own keys folder (compose does) names that copy in INTELSHARE_NETWORK,
+    and the replay must sign and verify with those keys, not the demo ones.
+    """
+    scenario = report.scenario
+    if (
+        scenario is None
+        or settings.network_path is None
+        or scenario.network is not default_network()
+    ):
+        return report
+    configured = load_network(settings.network_path)
+    if (configured.countries, configured.agreements) != (
+        scenario.network.countries,
+        scenario.network.agreements,
+    ):
+        raise SettingsError(
+            f"network: {configured.source} is not the default network {scenario.source} plays "
+            "on; name it in the scenario's network:"
+        )
+    return dataclasses.replace(report, scenario=dataclasses.replace(scenario, network=configured))
 
 
 def _dry_run(report: CheckReport, options: ReplayOptions, *, records: bool) -> None:
