@@ -1,6 +1,6 @@
 """Seeded, realistic alerts for one originating country, addressed where agreements allow.
 
-The content is drawn from the story in DOMAIN.md: the Western Balkans route, lorries with
+The content is drawn from the README's story: the Western Balkans route, lorries with
 people hidden among cargo at the Serbia-North Macedonia border, boats and engines shipped
 from Türkiye and stored in Germany before northern France, hawala money released on
 arrival. Persons and plates are invented. Recipients are chosen among the partners the
