@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import json
 import textwrap
 from datetime import timedelta
@@ -266,3 +267,51 @@ async def test_the_run_lasts_the_scenario_over_the_speed(tmp_path: Path, speed: 
     """A four-minute scenario takes 4 minutes / speed on the (fake) clock, plus settling."""
     _, _, clock = await play(checked(tmp_path), speed=speed, settle=3.0)
     assert 240 / speed <= clock.monotonic() <= 240 / speed + 3.0
+
+
+ORDERED = """\
+name: ordering
+seed: 7
+start: 2026-11-28T08:00:00Z
+steps:
+  - {at: 0s, alert: first, from: GB, to: [RS], category: DISCREET_CHECK, case: shared}
+  - {at: 1s, alert: other, from: GB, to: [RS], category: DISCREET_CHECK}
+  - {at: 2s, update: first, priority: URGENT}
+  - {at: 3s, alert: later, from: GB, to: [RS], category: DISCREET_CHECK}
+  - {at: 4s, alert: same-case, from: GB, to: [RS], category: DISCREET_CHECK, case: shared}
+  - {at: 5s, revoke: other}
+expect:
+  - no_dead_letters: true
+"""
+
+
+class SlowSender:
+    """A sender whose every send takes a few turns of the loop; it logs starts and ends."""
+
+    def __init__(self) -> None:
+        """Nothing sent yet."""
+        self.log: list[str] = []
+
+    async def send(self, outgoing: Outgoing) -> None:
+        """Log the start, let other tasks run, log the end."""
+        record = outgoing.message.record
+        name = f"{outgoing.message.name} r{record.get('revision')}"
+        self.log.append(f"start {name}")
+        for _ in range(5):
+            await asyncio.sleep(0)
+        self.log.append(f"end {name}")
+
+
+async def test_follow_ups_wait_for_their_alert_and_nothing_else(tmp_path: Path) -> None:
+    """An update or revocation goes out once its alert is acknowledged; other alerts do not wait."""
+    sender = SlowSender()
+    options = ReplayOptions(as_fast_as_possible=True, idle=1.0)
+    replay = Replay(checked(tmp_path, ORDERED), sender=sender, clock=FakeClock(), options=options)
+    report = await replay.run()
+    log = sender.log
+    assert report.published == 6
+    assert log.index("end first r1") < log.index("start first r2")
+    assert log.index("end other r1") < log.index("start other r2")
+    # Alerts after a waiting update go out at once, but not ahead of one of their own case.
+    assert log.index("start later r1") < log.index("start first r2")
+    assert log.index("end first r2") < log.index("start same-case r1")

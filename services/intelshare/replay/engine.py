@@ -63,7 +63,7 @@ class ReplayOptions:
     """Seconds without any news after which the replay ends with what it has: copies still
     unaccounted for count as lost, expectations still undecided as failed."""
     window: int = 256
-    """Sends in flight at once (steps about an earlier alert wait for the ones before)."""
+    """Sends in flight at once (a step about an earlier alert waits for that alert's)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -227,6 +227,10 @@ class Replay:
         assert report.outline is not None
         self._referenced = report.outline.referenced
         self._in_flight: set[asyncio.Task[None]] = set()
+        self._last: dict[str, asyncio.Task[None]] = {}
+        """The latest send in flight per alert name and per case id."""
+        self._held: set[asyncio.Task[None]] = set()
+        """Sends in flight that wait for earlier ones before going out."""
         self._slots = asyncio.Semaphore(options.window)
         self.published = 0
 
@@ -287,10 +291,6 @@ class Replay:
     async def _send(self, entry: TimelineEntry) -> None:
         message = entry.message
         assert message is not None
-        about_earlier = message.kind != "alert" or message.record.get("revision", 1) > 1
-        if about_earlier:
-            # Updates, receipts and consent follow the alert they are about, in order.
-            await self._drain()
         shift = self.clock.now() - entry.time
         alert = None
         if message.kind == "alert":
@@ -306,12 +306,43 @@ class Replay:
         self.outcome.ours.add(message.alert_id)
         await self._slots.acquire()
         outgoing = Outgoing(message=message, record=record, alert=alert, context=context)
-        task = asyncio.create_task(self._publish(outgoing))
+        keys = (f"alert {message.name}", f"case {record.get('case_id')}")
+        before = self._before(message, keys)
+        task = asyncio.create_task(self._publish(outgoing, before))
+        if before:
+            self._held.add(task)
+        for key in keys:
+            self._last[key] = task
         self._in_flight.add(task)
-        task.add_done_callback(self._in_flight.discard)
+        task.add_done_callback(lambda done: self._done(done, keys))
 
-    async def _publish(self, outgoing: Outgoing) -> None:
+    def _before(self, message: StepMessage, keys: tuple[str, ...]) -> list[asyncio.Task[None]]:
+        """The sends in flight that ``message`` must wait for before it goes out.
+
+        Updates, receipts and consent follow the alert they are about: they wait until its
+        sends (and its case's) are acknowledged, since they may go out through another
+        country's producer. A new alert waits only for those of its case's sends that are
+        themselves waiting, so it cannot overtake them; anything else goes out in file order
+        at once, and the idempotent producer keeps that order on each partition. Steps
+        about other alerts are not held up meanwhile, so the window stays full.
+        """
+        about_earlier = message.kind != "alert" or message.record.get("revision", 1) > 1
+        before = [self._last[k] for k in keys if k in self._last]
+        if not about_earlier:
+            before = [t for t in before if t in self._held]
+        return list(dict.fromkeys(before))
+
+    def _done(self, task: asyncio.Task[None], keys: tuple[str, ...]) -> None:
+        self._in_flight.discard(task)
+        self._held.discard(task)
+        for key in keys:
+            if self._last.get(key) is task:
+                del self._last[key]
+
+    async def _publish(self, outgoing: Outgoing, before: list[asyncio.Task[None]]) -> None:
         try:
+            for task in before:
+                await task  # an earlier send that failed fails this one too: nothing follows it
             await self.sender.send(outgoing)
             self.published += 1
             if self.progress is not None:

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 
@@ -185,8 +185,8 @@ class AuditReader:
                 for record in records:
                     self.read += 1
                     try:
-                        event = json.loads(record.value)
-                    except (TypeError, ValueError):
+                        event = orjson.loads(record.value)
+                    except (TypeError, orjson.JSONDecodeError):
                         continue  # not an event line; the audit topic is not ours to judge
                     if isinstance(event, dict):
                         self.on_event(event)
