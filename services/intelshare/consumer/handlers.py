@@ -352,8 +352,7 @@ class Handlers:
             onward_to=onward,
             status=status,  # type: ignore[arg-type] # "shared" or "refused"
         )
-        self.state.apply(done)
-        self.effects.state_entries.append(done)
+        self._keep(done)
 
     # --- receipts topic -------------------------------------------------------------------
 
@@ -388,13 +387,11 @@ class Handlers:
             status=receipt["status"],
             receipt_id=receipt["receipt_id"],
         )
-        self.state.apply(mark)
-        self.effects.state_entries.append(mark)
+        self._keep(mark)
 
     async def on_consent_request(self, message: Message) -> None:
         """A recipient asks this country, as originator, to share onward: decide, answer."""
-        decoded, where, trace = message.decoded, message.where, message.trace
-        request = decoded.record
+        request, trace = message.decoded.record, message.trace
         if request["originator"] != self.country:
             raise InvalidMessage(f"consent {request['consent_id']} asks {request['originator']}")
         if request["consent_id"] in self.state.consents:
@@ -410,9 +407,12 @@ class Handlers:
             onward_to=result.onward_to,
             status="granted" if result.granted else "refused",
         )
-        self.state.apply(answered)
-        self.effects.state_entries.append(answered)
-        del where
+        self._keep(answered)
+
+    def _keep(self, entry: Entry) -> None:
+        """Apply a state entry now and write it when the batch settles."""
+        self.state.apply(entry)
+        self.effects.state_entries.append(entry)
 
     # --- dead letters and overdue receipts --------------------------------------------------
 
@@ -491,8 +491,7 @@ class Handlers:
             mark = OverdueMark(
                 alert_id=sent.alert_id, revision=sent.revision, recipient=sent.recipient
             )
-            self.state.apply(mark)
-            self.effects.state_entries.append(mark)
+            self._keep(mark)
 
 
 def _check_ids(record: dict[str, Any]) -> None:

@@ -162,14 +162,8 @@ class Consumer(Service):
             )
             topic = audit_topic(self.settings.topic_prefix)
             self._audit = AuditMirror.attached(self.log, self._audit_producer, topic)
-        self._outbox = Outbox(
-            country=self.country,
-            network=self.network,
-            topic_prefix=self.settings.topic_prefix,
-            log=self.log,
-            producer=self._producer,
-            clock=self._clock,
-            signer=self.settings.signer(self.country, self.network),
+        self._outbox = Outbox.configured(
+            self.settings, self.network, log=self.log, producer=self._producer, clock=self._clock
         )
         await self.state_reader.start()
         # Dead letters must fit both the topic and the producer's own request limit.

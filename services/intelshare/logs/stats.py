@@ -60,14 +60,17 @@ class RouteLatency:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Refusal:
-    """One kind of refusal: where it happened, which rule, on which route."""
+    """One kind of refusal: where it happened, which rule, on which route.
+
+    Attributes:
+        event: ``alert.refused`` (at sending) or ``alert.rejected`` (on arrival).
+        rule: The policy rule id.
+        route: From which country to which.
+    """
 
     event: str
-    """``alert.refused`` (at sending) or ``alert.rejected`` (on arrival)."""
     rule: str
-    """The policy rule id."""
     route: Route
-    """From which country to which."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

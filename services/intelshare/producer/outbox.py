@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from intelshare.contract.signing import SigningKey
     from intelshare.network.model import Network
     from intelshare.runtime.eventlog import EventLog
+    from intelshare.runtime.settings import Settings
     from intelshare.state.entries import Entry
 
 INVALID_RECORD: Final = "invalid-record"
@@ -81,6 +82,30 @@ class Outbox:
         self.producer = producer
         self.registry = registry or default_registry()
         self._clock = clock
+
+    @classmethod
+    def configured(
+        cls,
+        settings: Settings,
+        network: Network,
+        *,
+        log: EventLog,
+        producer: AIOKafkaProducer,
+        clock: Callable[[], datetime],
+        registry: SchemaRegistry | None = None,
+    ) -> Outbox:
+        """A service's outbox: ``settings``' country, topic prefix and signing key."""
+        country = settings.require_country()
+        return cls(
+            country=country,
+            network=network,
+            topic_prefix=settings.topic_prefix,
+            log=log,
+            producer=producer,
+            registry=registry,
+            clock=clock,
+            signer=settings.signer(country, network),
+        )
 
     def now(self) -> datetime:
         """The outbox's clock (injectable for tests)."""

@@ -122,15 +122,13 @@ class Publisher(Service):
                 settings=self.settings,
                 log=self.log,
             )
-        self._outbox = Outbox(
-            country=self.country,
-            network=self.network,
-            topic_prefix=self.settings.topic_prefix,
+        self._outbox = Outbox.configured(
+            self.settings,
+            self.network,
             log=self.log,
             producer=self.producer,
-            registry=self.registry,
             clock=self._clock,
-            signer=self.settings.signer(self.country, self.network),
+            registry=self.registry,
         )
         if self.settings.audit and not self.log.has_sink:
             topic = audit_topic(self.settings.topic_prefix)

@@ -82,14 +82,17 @@ class AlertFields:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Step:
-    """What every step has: when it happens and where it is written."""
+    """What every step has: when it happens and where it is written.
+
+    Attributes:
+        at: Offset from the scenario start (``at:``, or the previous step's time when omitted).
+        where: Position of the step in the file.
+        index: 0-based position in the steps list.
+    """
 
     at: timedelta
-    """Offset from the scenario start (``at:``, or the previous step's time when omitted)."""
     where: Where
-    """Position of the step in the file."""
     index: int
-    """0-based position in the steps list."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

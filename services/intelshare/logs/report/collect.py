@@ -133,14 +133,17 @@ def _with(codes: str, code: str) -> str:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class LatencyPoint:
-    """One accepted alert's latency, for the chart."""
+    """One accepted alert's latency, for the chart.
+
+    Attributes:
+        at: When it was accepted.
+        latency_ms: Its end-to-end latency.
+        route: Originator and recipient.
+    """
 
     at: datetime
-    """When it was accepted."""
     latency_ms: float
-    """Its end-to-end latency."""
     route: Route
-    """Originator and recipient."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

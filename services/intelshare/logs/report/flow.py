@@ -74,14 +74,17 @@ class Node:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Band:
-    """One TLP's share of a ribbon."""
+    """One TLP's share of a ribbon.
+
+    Attributes:
+        path: SVG path data.
+        colour: The TLP's colour.
+        width: Stroke width.
+    """
 
     path: str
-    """SVG path data."""
     colour: str
-    """The TLP's colour."""
     width: str
-    """Stroke width."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

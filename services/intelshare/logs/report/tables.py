@@ -184,14 +184,17 @@ def per_country(stats: LogStats) -> list[CountryRow]:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class RuleRoute:
-    """One route a rule refused on, folded into the rule's row."""
+    """One route a rule refused on, folded into the rule's row.
+
+    Attributes:
+        route: ``GB → HR``.
+        count: Refusals on it.
+        reason: The reason logged most often on this route.
+    """
 
     route: str
-    """``GB → HR``."""
     count: int
-    """Refusals on it."""
     reason: str
-    """The reason logged most often on this route."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
