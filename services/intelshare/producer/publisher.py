@@ -14,7 +14,7 @@ the publisher's :attr:`~Publisher.outbox`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from intelshare.contract import events
 from intelshare.contract.alerts import AlertHeader, revoke
@@ -47,6 +47,15 @@ if TYPE_CHECKING:
     from intelshare.network.model import Network
     from intelshare.runtime.settings import Settings
     from intelshare.state.entries import Entry
+
+
+class SendOptions(TypedDict, total=False):
+    """The keywords :meth:`Publisher.publish`, ``enqueue`` and ``revoke`` take after the record."""
+
+    trace_id: str | None
+    """The trace id of every copy (a new one when not given)."""
+    context: Mapping[str, Any] | None
+    """Fields added to every log event (a replay passes ``scenario`` and ``step``)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -147,30 +156,19 @@ class Publisher(Service):
     # --- alerts -------------------------------------------------------------------------
 
     async def publish(
-        self,
-        record: Mapping[str, Any],
-        *,
-        trace_id: str | None = None,
-        context: Mapping[str, Any] | None = None,
+        self, record: Mapping[str, Any], **options: Unpack[SendOptions]
     ) -> PublishResult:
         """Check and send one alert revision (an ALERT, UPDATE or REVOCATION) to its recipients.
 
-        ``context`` adds fields to every log event (a replay passes ``scenario`` and ``step``).
         The same as :meth:`enqueue` then :meth:`settle`.
 
         Raises:
             EncodeError: the record does not fit the Alert schema (logged, nothing sent).
             BrokerUnavailable: the broker did not acknowledge a copy.
         """
-        return await self.settle(await self.enqueue(record, trace_id=trace_id, context=context))
+        return await self.settle(await self.enqueue(record, **options))
 
-    async def enqueue(
-        self,
-        record: Mapping[str, Any],
-        *,
-        trace_id: str | None = None,
-        context: Mapping[str, Any] | None = None,
-    ) -> Pending:
+    async def enqueue(self, record: Mapping[str, Any], **options: Unpack[SendOptions]) -> Pending:
         """Check one alert revision and enqueue its copies, without waiting for the broker.
 
         Refusals are logged at once; :meth:`settle` waits for the acknowledgements and logs
@@ -181,8 +179,8 @@ class Publisher(Service):
             EncodeError: the record does not fit the Alert schema (logged, nothing sent).
             BrokerUnavailable: a copy could not be enqueued.
         """
-        trace_id = trace_id or new_trace_id()
-        extra = dict(context or {})
+        trace_id = options.get("trace_id") or new_trace_id()
+        extra = dict(options.get("context") or {})
         outbox = self.outbox
         data = outbox.encode_alert(record, trace_id, extra)
         header = AlertHeader.from_record(record)
@@ -244,13 +242,7 @@ class Publisher(Service):
         return PublishResult.of(header, pending.trace_id, (results[r] for r in pending.addressed))
 
     async def revoke(
-        self,
-        record: Mapping[str, Any],
-        *,
-        trace_id: str | None = None,
-        context: Mapping[str, Any] | None = None,
+        self, record: Mapping[str, Any], **options: Unpack[SendOptions]
     ) -> PublishResult:
         """Publish a REVOCATION of ``record``: every recipient stops using it."""
-        return await self.publish(
-            revoke(record, created_at=self._clock()), trace_id=trace_id, context=context
-        )
+        return await self.publish(revoke(record, created_at=self._clock()), **options)
