@@ -42,20 +42,23 @@ STATUS_EVERY: Final = 5.0
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class DemoOptions:
-    """How long and how hard the demo runs."""
+    """How long and how hard the demo runs.
+
+    Attributes:
+        duration: Seconds the producers send for.
+        rate: Alerts per second each country's producer sends.
+        seed: Seed of every country's generator (with the country: different alerts each).
+        misaddress: Fraction of alerts that also address a partner the policy refuses (never sent).
+        log_dir: Folder for one JSON log per service; None keeps logs in memory only.
+        drain_timeout: Seconds to wait after the producers stop for the last receipts.
+    """
 
     duration: float = 60.0
-    """Seconds the producers send for."""
     rate: float = 0.25
-    """Alerts per second each country's producer sends."""
     seed: int = 1
-    """Seed of every country's generator (with the country: different alerts each)."""
     misaddress: float = 0.05
-    """Fraction of alerts that also address a partner the policy refuses (never sent)."""
     log_dir: Path | None = None
-    """Folder for one JSON log per service; None keeps logs in memory only."""
     drain_timeout: float = 20.0
-    """Seconds to wait after the producers stop for the last receipts."""
 
 
 class LiveView:

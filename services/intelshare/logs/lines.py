@@ -27,26 +27,30 @@ _BOM: Final = "\ufeff"
 
 @dataclass(kw_only=True, slots=True)
 class ReadCounts:
-    """A running tally of what the reader saw; mutable because it grows while streaming."""
+    """A running tally of what the reader saw; mutable because it grows while streaming.
+
+    Attributes:
+        files: Sources opened (files, plus one for standard input).
+        lines: Physical lines read.
+        events: Lines that held an intelshare event.
+        blank: Empty lines (also empty after a compose prefix); not counted as skipped.
+        not_json: Lines that are not a JSON object: plain text, truncated or broken JSON.
+        foreign: JSON objects that are not intelshare events (other loggers, other event names).
+        invalid: Objects named like an intelshare event but without a readable timestamp or country.
+        too_long: Lines longer than the reader's line limit, skipped without being held in memory.
+        broken: Files that broke off while being read (a truncated ``.gz``): where, why,
+            after which line.
+    """
 
     files: int = 0
-    """Sources opened (files, plus one for standard input)."""
     lines: int = 0
-    """Physical lines read."""
     events: int = 0
-    """Lines that held an intelshare event."""
     blank: int = 0
-    """Empty lines (also empty after a compose prefix); not counted as skipped."""
     not_json: int = 0
-    """Lines that are not a JSON object: plain text, truncated or broken JSON."""
     foreign: int = 0
-    """JSON objects that are not intelshare events (other loggers, other event names)."""
     invalid: int = 0
-    """Objects named like an intelshare event but without a readable timestamp or country."""
     too_long: int = 0
-    """Lines longer than the reader's line limit, skipped without being held in memory."""
     broken: list[str] = field(default_factory=list)
-    """Files that broke off while being read (a truncated ``.gz``): where, why, after which line."""
 
     @property
     def skipped(self) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Self, overload
 
 from intelshare.contract import events as ev
 from intelshare.contract.events import LOGGED_EVENTS
@@ -49,6 +49,20 @@ COPY_EVENTS: Final = frozenset(
     }
 )
 """Events about one addressed copy of an alert (they name its recipient or receiver)."""
+
+
+class _TextField:
+    """A text field of the logged object, read as an attribute (``event.alert_id``)."""
+
+    def __set_name__(self, owner: type[LogEvent], name: str) -> None:
+        self.key = name
+
+    @overload
+    def __get__(self, event: None, owner: type[LogEvent]) -> Self: ...
+    @overload
+    def __get__(self, event: LogEvent, owner: type[LogEvent]) -> str | None: ...
+    def __get__(self, event: LogEvent | None, owner: type[LogEvent]) -> Self | str | None:
+        return self if event is None else event.text(self.key)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -106,25 +120,14 @@ class LogEvent:
             return tuple(str(item) for item in value if isinstance(item, str | int))
         return ()
 
-    @property
-    def alert_id(self) -> str | None:
-        """The alert this event is about, if any."""
-        return self.text("alert_id")
-
-    @property
-    def case_id(self) -> str | None:
-        """The case the alert belongs to, if any."""
-        return self.text("case_id")
-
-    @property
-    def originator(self) -> str | None:
-        """The country that originated the alert, if known."""
-        return self.text("originator")
-
-    @property
-    def recipient(self) -> str | None:
-        """The country an alert was addressed to (sent, refused, overdue, onward), if any."""
-        return self.text("recipient")
+    alert_id = _TextField()
+    """The alert this event is about, if any."""
+    case_id = _TextField()
+    """The case the alert belongs to, if any."""
+    originator = _TextField()
+    """The country that originated the alert, if known."""
+    recipient = _TextField()
+    """The country an alert was addressed to (sent, refused, overdue, onward), if any."""
 
     @property
     def latency_ms(self) -> float | None:

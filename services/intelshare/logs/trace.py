@@ -31,9 +31,12 @@ class TraceStep:
     """Milliseconds since the first step of the trace."""
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@dataclass(kw_only=True, slots=True)
 class Lane:
-    """What became of one alert at one recipient."""
+    """What became of one alert at one recipient.
+
+    Mutable: the trace fills it in event by event (:meth:`add`), in time order.
+    """
 
     alert_id: str
     """The alert."""
@@ -41,24 +44,24 @@ class Lane:
     """Who sent it."""
     recipient: str
     """Who it was addressed to (or shared onward to)."""
-    sent: datetime | None
+    sent: datetime | None = None
     """When the first copy was sent (or shared onward), if logged."""
-    received: datetime | None
+    received: datetime | None = None
     """When the recipient accepted it first, if it did."""
-    latency_ms: float | None
+    latency_ms: float | None = None
     """The latency logged with that first acceptance."""
-    receipt: str | None
+    receipt: str | None = None
     """The last receipt status the recipient gave, if any."""
-    refused: str | None
+    refused: str | None = None
     """The rule that refused sending to this recipient, or rejected it on arrival (kept when
     a later attempt got through, e.g. onward sharing once consent was granted)."""
-    revoked: datetime | None
+    revoked: datetime | None = None
     """When the recipient stopped using it after a revocation."""
-    duplicates: int
+    duplicates: int = 0
     """Redeliveries suppressed at the recipient."""
-    overdue: bool
+    overdue: bool = False
     """Whether the originator logged this recipient's receipt as overdue."""
-    onward: bool
+    onward: bool = False
     """True when the recipient got it by onward sharing, not from the originator."""
 
     def outcome(self) -> str:
@@ -75,6 +78,25 @@ class Lane:
         if self.overdue:
             parts.append("receipt overdue")
         return ", ".join(parts)
+
+    def add(self, event: LogEvent) -> None:
+        """Take one of the lane's events into account (in time order)."""
+        name = event.event
+        if name in {"alert.sent", "alert.shared_onward"}:
+            self.sent = self.sent or event.timestamp
+            self.onward = self.onward or name == "alert.shared_onward"
+        elif name == "alert.received" and self.received is None:
+            self.received, self.latency_ms = event.timestamp, event.latency_ms
+        elif name in {"alert.refused", "alert.rejected"}:
+            self.refused = event.text("rule") or "?"
+        elif name == "alert.revoked":
+            self.revoked = self.revoked or event.timestamp
+        elif name == "alert.duplicate":
+            self.duplicates += 1
+        elif name in {"receipt.sent", "receipt.received"}:
+            self.receipt = event.text("status") or "?"
+        elif name == "receipt.overdue":
+            self.overdue = True
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -124,42 +146,8 @@ _LANE_EVENTS: Final = COPY_EVENTS | {ev.RECEIPT_SENT, ev.RECEIPT_RECEIVED}
 """Events drawn in a copy's lane: the copy's own, and the receipts answering it."""
 
 
-@dataclass(kw_only=True, slots=True)
-class _LaneDraft:
-    """A lane while it is being filled in (mutable, private to this module)."""
-
-    originator: str
-    sent: datetime | None = None
-    received: datetime | None = None
-    latency_ms: float | None = None
-    receipt: str | None = None
-    refused: str | None = None
-    revoked: datetime | None = None
-    duplicates: int = 0
-    overdue: bool = False
-    onward: bool = False
-
-    def apply(self, event: LogEvent) -> None:
-        name = event.event
-        if name in {"alert.sent", "alert.shared_onward"}:
-            self.sent = self.sent or event.timestamp
-            self.onward = self.onward or name == "alert.shared_onward"
-        elif name == "alert.received" and self.received is None:
-            self.received, self.latency_ms = event.timestamp, event.latency_ms
-        elif name in {"alert.refused", "alert.rejected"}:
-            self.refused = event.text("rule") or "?"
-        elif name == "alert.revoked":
-            self.revoked = self.revoked or event.timestamp
-        elif name == "alert.duplicate":
-            self.duplicates += 1
-        elif name in {"receipt.sent", "receipt.received"}:
-            self.receipt = event.text("status") or "?"
-        elif name == "receipt.overdue":
-            self.overdue = True
-
-
 def _lanes(steps: tuple[TraceStep, ...]) -> tuple[Lane, ...]:
-    drafts: dict[tuple[str, str], _LaneDraft] = {}
+    lanes: dict[tuple[str, str], Lane] = {}
     for step in steps:
         event = step.event
         if event.event not in _LANE_EVENTS or event.alert_id is None:
@@ -168,23 +156,8 @@ def _lanes(steps: tuple[TraceStep, ...]) -> tuple[Lane, ...]:
         if target is None:
             continue
         key = (event.alert_id, target)
-        if key not in drafts:
-            drafts[key] = _LaneDraft(originator=event.originator or source or "?")
-        drafts[key].apply(event)
-    return tuple(
-        Lane(
-            alert_id=alert_id,
-            originator=draft.originator,
-            recipient=recipient,
-            sent=draft.sent,
-            received=draft.received,
-            latency_ms=draft.latency_ms,
-            receipt=draft.receipt,
-            refused=draft.refused,
-            revoked=draft.revoked,
-            duplicates=draft.duplicates,
-            overdue=draft.overdue,
-            onward=draft.onward,
-        )
-        for (alert_id, recipient), draft in drafts.items()
-    )
+        if key not in lanes:
+            originator = event.originator or source or "?"
+            lanes[key] = Lane(alert_id=event.alert_id, originator=originator, recipient=target)
+        lanes[key].add(event)
+    return tuple(lanes.values())

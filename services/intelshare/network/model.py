@@ -71,42 +71,52 @@ def audit_topic(prefix: str = "") -> str:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Agency:
-    """An agency a national contact point speaks for."""
+    """An agency a national contact point speaks for.
+
+    Attributes:
+        id: Unique across the network, e.g. ``GB-NCA``.
+        name: Full name, e.g. National Crime Agency.
+    """
 
     id: str
-    """Unique across the network, e.g. ``GB-NCA``."""
     name: str
-    """Full name, e.g. National Crime Agency."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Country:
-    """A country in the network with its agencies."""
+    """A country in the network with its agencies.
+
+    Attributes:
+        code: ISO 3166-1 alpha-2 code (Kosovo ``XK``).
+        name: Country name.
+        agencies: Agencies that originate alerts through this country's contact point.
+    """
 
     code: str
-    """ISO 3166-1 alpha-2 code (Kosovo ``XK``)."""
     name: str
-    """Country name."""
     agencies: tuple[Agency, ...]
-    """Agencies that originate alerts through this country's contact point."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Agreement:
-    """A bilateral or multilateral sharing agreement."""
+    """A bilateral or multilateral sharing agreement.
+
+    Attributes:
+        id: Unique id, e.g. ``GB-RS``.
+        parties: Country codes of the parties, two or more, in file order.
+        categories: Alert categories (Category symbols) the agreement covers.
+        max_tlp: The most permissive TLP allowed (a Tlp symbol); anything more restrictive is
+            refused.
+        retention_days: How many days a recipient may keep an alert.
+        name: Optional descriptive name, e.g. for a working group.
+    """
 
     id: str
-    """Unique id, e.g. ``GB-RS``."""
     parties: tuple[str, ...]
-    """Country codes of the parties, two or more, in file order."""
     categories: frozenset[str]
-    """Alert categories (Category symbols) the agreement covers."""
     max_tlp: str
-    """The most permissive TLP allowed (a Tlp symbol); anything more restrictive is refused."""
     retention_days: int
-    """How many days a recipient may keep an alert."""
     name: str | None = None
-    """Optional descriptive name, e.g. for a working group."""
 
     @property
     def multilateral(self) -> bool:
@@ -120,12 +130,16 @@ class Agreement:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class CountryTopics:
-    """The topics one country's services read and write: the basis of its broker ACLs."""
+    """The topics one country's services read and write: the basis of its broker ACLs.
+
+    Attributes:
+        reads: Its own inbox and its own receipts topic.
+        writes: Partners' inboxes and receipts topics, its own dead-letter topic, and the audit
+            topic.
+    """
 
     reads: frozenset[str]
-    """Its own inbox and its own receipts topic."""
     writes: frozenset[str]
-    """Partners' inboxes and receipts topics, its own dead-letter topic, and the audit topic."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

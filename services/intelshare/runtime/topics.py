@@ -46,16 +46,19 @@ MIN_INSYNC: Final = "min.insync.replicas"
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class TopicSpec:
-    """One topic to create."""
+    """One topic to create.
+
+    Attributes:
+        name: Topic name, prefix included.
+        partitions: Number of partitions.
+        replication_factor: Number of replicas.
+        config: Topic configuration, e.g. ``cleanup.policy=compact``.
+    """
 
     name: str
-    """Topic name, prefix included."""
     partitions: int
-    """Number of partitions."""
     replication_factor: int
-    """Number of replicas."""
     config: Mapping[str, str] = field(default_factory=dict)
-    """Topic configuration, e.g. ``cleanup.policy=compact``."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

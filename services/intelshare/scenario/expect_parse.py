@@ -109,8 +109,10 @@ def _build(
 ) -> Expectation | None:
     if kind == "count":
         return _count(reader, node, fields, text)
-    late = f" within {format_duration(within)}" if within is not None else ""
-    shape = _SHAPES[kind](text, text.get("alert"), late)
+    shape = _SHAPES[kind](text, text.get("alert"))
+    if within is not None:
+        # Only ``receives`` and ``receipt`` take ``within``; their text ends with it.
+        shape["text"] += f" within {format_duration(within)}"
     if "revision" in fields:
         revision = _revision(reader, fields["revision"])
         if revision is None:
@@ -121,71 +123,69 @@ def _build(
     )
 
 
-def _receives_shape(text: dict[str, str], alert: str | None, late: str) -> dict[str, Any]:
+def _shape(
+    event: str,
+    match: dict[str, str],
+    text: str,
+    *,
+    at_most: int | None = None,
+    sent_to: str | None = None,
+) -> dict[str, Any]:
+    """An expectation's fields: at least one ``event`` that matches (or at most ``at_most``)."""
+    bounds = {"at_least": 1} if at_most is None else {"at_most": at_most}
+    return {"event": event, "match": match, **bounds, "sent_to": sent_to, "text": text}
+
+
+def _receives_shape(text: dict[str, str], alert: str | None) -> dict[str, Any]:
     country = text["country"]
-    return {
-        "event": ev.ALERT_RECEIVED,
-        "match": {"country": country},
-        "at_least": 1,
-        "sent_to": country,
-        "text": f"{country} receives {alert}{late}",
-    }
+    return _shape(
+        ev.ALERT_RECEIVED, {"country": country}, f"{country} receives {alert}", sent_to=country
+    )
 
 
-def _never_receives_shape(text: dict[str, str], alert: str | None, late: str) -> dict[str, Any]:
-    del late
+def _never_receives_shape(text: dict[str, str], alert: str | None) -> dict[str, Any]:
     country = text["country"]
-    return {
-        "event": ev.ALERT_RECEIVED,
-        "match": {"country": country},
-        "at_most": 0,
-        "text": f"{country} never receives {alert}",
-    }
+    return _shape(
+        ev.ALERT_RECEIVED, {"country": country}, f"{country} never receives {alert}", at_most=0
+    )
 
 
-def _receipt_shape(text: dict[str, str], alert: str | None, late: str) -> dict[str, Any]:
+def _receipt_shape(text: dict[str, str], alert: str | None) -> dict[str, Any]:
     status = f" ({text['status']})" if "status" in text else ""
     match = {"country": text["to"], "receipt_from": text["from"]}
-    return {
-        "event": ev.RECEIPT_RECEIVED,
-        "match": match | ({"status": text["status"]} if status else {}),
-        "at_least": 1,
-        "sent_to": text["from"],
-        "text": f"{text['to']} gets a receipt{status} from {text['from']} for {alert}{late}",
-    }
+    return _shape(
+        ev.RECEIPT_RECEIVED,
+        match | ({"status": text["status"]} if status else {}),
+        f"{text['to']} gets a receipt{status} from {text['from']} for {alert}",
+        sent_to=text["from"],
+    )
 
 
-def _refused_shape(text: dict[str, str], alert: str | None, late: str) -> dict[str, Any]:
-    del late
-    return {
-        "event": ev.ALERT_REFUSED,
-        "match": {"country": text["from"], "recipient": text["to"]} | _rule_field(text),
-        "at_least": 1,
-        "text": f"{text['from']} refuses {alert or 'an alert'} to {text['to']}{_why(text)}",
-    }
+def _refused_shape(text: dict[str, str], alert: str | None) -> dict[str, Any]:
+    return _shape(
+        ev.ALERT_REFUSED,
+        {"country": text["from"], "recipient": text["to"]} | _rule_field(text),
+        f"{text['from']} refuses {alert or 'an alert'} to {text['to']}{_why(text)}",
+    )
 
 
-def _rejected_shape(text: dict[str, str], alert: str | None, late: str) -> dict[str, Any]:
-    del late
-    return {
-        "event": ev.ALERT_REJECTED,
-        "match": {"country": text["country"]} | _rule_field(text),
-        "at_least": 1,
-        "text": f"{text['country']} rejects {alert or 'an alert'}{_why(text)}",
-    }
+def _rejected_shape(text: dict[str, str], alert: str | None) -> dict[str, Any]:
+    return _shape(
+        ev.ALERT_REJECTED,
+        {"country": text["country"]} | _rule_field(text),
+        f"{text['country']} rejects {alert or 'an alert'}{_why(text)}",
+    )
 
 
-def _revoked_shape(text: dict[str, str], alert: str | None, late: str) -> dict[str, Any]:
-    del late
-    return {
-        "event": ev.ALERT_REVOKED,
-        "match": {"country": text["country"]},
-        "at_least": 1,
-        "text": f"{text['country']} stops using {alert} (revoked)",
-    }
+def _revoked_shape(text: dict[str, str], alert: str | None) -> dict[str, Any]:
+    return _shape(
+        ev.ALERT_REVOKED,
+        {"country": text["country"]},
+        f"{text['country']} stops using {alert} (revoked)",
+    )
 
 
-_SHAPES: Final[dict[str, Callable[[dict[str, str], str | None, str], dict[str, Any]]]] = {
+_SHAPES: Final[dict[str, Callable[[dict[str, str], str | None], dict[str, Any]]]] = {
     "receives": _receives_shape,
     "never_receives": _never_receives_shape,
     "receipt": _receipt_shape,

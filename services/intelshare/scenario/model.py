@@ -96,93 +96,109 @@ class Step:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class AlertStep(Step):
-    """A country sends a new alert to recipients."""
+class NamedStep(Step):
+    """A step about one alert, which it names by its local name in the file.
+
+    Attributes:
+        name: The alert's local name: an alert step gives it, later steps and expectations
+            use it.
+    """
 
     name: str
-    """Local name other steps and expectations use."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AlertStep(NamedStep):
+    """A country sends a new alert to recipients.
+
+    Attributes:
+        originator: The sending country (``from``).
+        fields: What the file says about the alert.
+        expect_refused: ``expect: refused``: the scenario means some recipients to be refused.
+    """
+
     originator: str
-    """The sending country (``from``)."""
     fields: AlertFields
-    """What the file says about the alert."""
     expect_refused: bool = False
-    """``expect: refused``: the scenario means some recipients to be refused."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class UpdateStep(Step):
-    """The originator sends the next revision of an earlier alert."""
+class UpdateStep(NamedStep):
+    """The originator sends the next revision of an earlier alert.
 
-    name: str
-    """Local name of the alert."""
+    Attributes:
+        fields: Fields that change.
+        expect_refused: The scenario means some recipients to be refused.
+    """
+
     fields: AlertFields
-    """Fields that change."""
     expect_refused: bool = False
-    """The scenario means some recipients to be refused."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class RevocationStep(Step):
+class RevocationStep(NamedStep):
     """The originator revokes an earlier alert; every recipient stops using it."""
 
-    name: str
-    """Local name of the alert."""
-
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class ReceiptStep(Step):
-    """A recipient answers an alert (hit, no hit, actioned ...) to its originator."""
+class ReceiptStep(NamedStep):
+    """A recipient answers an alert (hit, no hit, actioned ...) to its originator.
 
-    name: str
-    """Local name of the alert."""
+    Attributes:
+        by: The answering recipient.
+        status: ReceiptStatus symbol.
+        note: Free-text note.
+    """
+
     by: str
-    """The answering recipient."""
     status: str
-    """ReceiptStatus symbol."""
     note: str | None = None
-    """Free-text note."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class ConsentRequestStep(Step):
+class ConsentRequestStep(NamedStep):
     """A recipient asks the originator for consent to share an alert onward.
 
     The originator's service decides by policy and answers with a grant; the requester's
     service then shares the alert onward under it. Both follow by themselves.
+
+    Attributes:
+        by: The requesting recipient.
+        onward_to: Countries it wants to share with.
+        reason: Why.
+        expect_refused: The scenario means the originator to refuse some of the onward countries.
     """
 
-    name: str
-    """Local name of the alert."""
     by: str
-    """The requesting recipient."""
     onward_to: tuple[str, ...]
-    """Countries it wants to share with."""
     reason: str
-    """Why."""
     expect_refused: bool = False
-    """The scenario means the originator to refuse some of the onward countries."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class ShareOnwardStep(Step):
-    """A recipient shares an alert onward without asking (where the handling allows it)."""
+class ShareOnwardStep(NamedStep):
+    """A recipient shares an alert onward without asking (where the handling allows it).
 
-    name: str
-    """Local name of the alert."""
+    Attributes:
+        by: The recipient sharing it.
+        to: The onward countries.
+        expect_refused: The scenario means some onward copies to be refused.
+    """
+
     by: str
-    """The recipient sharing it."""
     to: tuple[str, ...]
-    """The onward countries."""
     expect_refused: bool = False
-    """The scenario means some onward copies to be refused."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class PauseStep(Step):
-    """Time passes with nothing sent; later steps without ``at`` follow the pause."""
+    """Time passes with nothing sent; later steps without ``at`` follow the pause.
+
+    Attributes:
+        duration: How long.
+    """
 
     duration: timedelta
-    """How long."""
 
 
 AnyStep = (

@@ -50,26 +50,29 @@ HEIGHT: Final = 660
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Node:
-    """One country on the circle."""
+    """One country on the circle.
+
+    Attributes:
+        code: Its code.
+        name: Its name.
+        x: Centre.
+        y: Centre.
+        r: Radius, by traffic.
+        label_x: Where its name is written.
+        label_y: Where its name is written.
+        anchor: ``start`` / ``middle`` / ``end``.
+        traffic: Copies sent or received.
+    """
 
     code: str
-    """Its code."""
     name: str
-    """Its name."""
     x: float
-    """Centre."""
     y: float
-    """Centre."""
     r: float
-    """Radius, by traffic."""
     label_x: float
-    """Where its name is written."""
     label_y: float
-    """Where its name is written."""
     anchor: str
-    """``start`` / ``middle`` / ``end``."""
     traffic: int
-    """Copies sent or received."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -43,28 +43,34 @@ PALETTE: Final = (
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Tick:
-    """One axis label with its grid line."""
+    """One axis label with its grid line.
+
+    Attributes:
+        at: x (time axis) or y (latency axis) in view-box units.
+        text: The label.
+        anchor: Text anchor.
+    """
 
     at: str
-    """x (time axis) or y (latency axis) in view-box units."""
     text: str
-    """The label."""
     anchor: str = "middle"
-    """Text anchor."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Dot:
-    """One sampled alert."""
+    """One sampled alert.
+
+    Attributes:
+        x: Position.
+        y: Position.
+        colour: By originator.
+        title: Route, latency, time.
+    """
 
     x: str
-    """Position."""
     y: str
-    """Position."""
     colour: str
-    """By originator."""
     title: str
-    """Route, latency, time."""
 
 
 @dataclass(kw_only=True, slots=True)

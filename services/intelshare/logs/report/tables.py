@@ -295,15 +295,13 @@ def tlp_key(value: str) -> str:
 
 def flags(alert: AlertSummary) -> list[str]:
     """What stands out about an alert, in the list's order of importance."""
-    found = []
-    if alert.rejected:
-        found.append(f"rejected {alert.rejected}")
-    if alert.dead_letters:
-        found.append(f"dead letter {alert.dead_letters}")
-    if alert.overdue:
-        found.append(f"overdue {alert.overdue}")
-    if alert.refused:
-        found.append(f"refused {alert.refused}")
+    counted = (
+        ("rejected", alert.rejected),
+        ("dead letter", alert.dead_letters),
+        ("overdue", alert.overdue),
+        ("refused", alert.refused),
+    )
+    found = [f"{label} {count}" for label, count in counted if count]
     if alert.revoked:
         found.append("revoked")
     if alert.duplicates:
