@@ -167,22 +167,26 @@ async def test_what_cannot_be_handled_is_dead_lettered_saying_what_failed(
     assert event["error_type"] == error_type
 
 
-async def test_a_receipt_is_logged_once_and_remembered() -> None:
-    """GB takes RS's receipt: one receipt.received; its redelivery is silent."""
-    gb = fake_country("GB")
-    receipt = {
+def rs_receipt(status: str = "RECEIVED") -> dict[str, Any]:
+    """RS's receipt (``status``) for GB's alert GB-1 r1."""
+    return {
         "receipt_id": "RS-R-GB-1-1",
         "alert_id": "GB-1",
         "revision": 1,
         "case_id": "C1",
         "originator": "GB",
         "recipient": "RS",
-        "status": "RECEIVED",
+        "status": status,
         "rule": None,
         "note": None,
         "sent_at": to_millis(NOW),
     }
-    value = encode("Receipt", receipt)
+
+
+async def test_a_receipt_is_logged_once_and_remembered() -> None:
+    """GB takes RS's receipt: one receipt.received; its redelivery is silent."""
+    gb = fake_country("GB")
+    value = encode("Receipt", rs_receipt())
 
     await gb.deliver(value, kind="receipts")
     await gb.deliver(value, kind="receipts")
@@ -409,19 +413,7 @@ async def test_the_originator_header_must_agree_with_the_record() -> None:
 async def test_a_receipt_must_be_signed_by_the_recipient_it_names() -> None:
     """A receipt naming RS as recipient, signed by MK, is refused; signed by RS it is taken."""
     gb = fake_country("GB")
-    receipt = {
-        "receipt_id": "RS-R-GB-1-1",
-        "alert_id": "GB-1",
-        "revision": 1,
-        "case_id": "C1",
-        "originator": "GB",
-        "recipient": "RS",
-        "status": "HIT",
-        "rule": None,
-        "note": None,
-        "sent_at": to_millis(NOW),
-    }
-    value = encode("Receipt", receipt)
+    value = encode("Receipt", rs_receipt("HIT"))
 
     await gb.deliver(value, kind="receipts", signer="MK")
     await gb.deliver(value, kind="receipts")
