@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 from aiokafka import errors as aiokafka_errors
+from aiokafka.partitioner import DefaultPartitioner
 
 from intelshare.contract.headers import header_map, headers
 from intelshare.errors import BrokerUnavailable
-from intelshare.runtime.kafka import Backoff, connect
+from intelshare.runtime.kafka import Backoff, KeyPartitioner, connect
 from intelshare.runtime.refusals import kafka_failure
 from intelshare.runtime.settings import Settings
 
@@ -93,3 +94,16 @@ def test_only_an_unreachable_broker_counts_as_unavailable(error, expected: str) 
     assert type(failure).__name__ == expected
     assert failure.retriable is (expected == "BrokerUnavailable")
     assert str(failure)
+
+
+@pytest.mark.parametrize("length", range(12))
+def test_the_partitioner_places_keys_as_kafkas_murmur2_does(length: int) -> None:
+    """Every key length (whole words and each tail) lands where aiokafka's default puts it."""
+    partitions = list(range(7))
+    ours = KeyPartitioner()
+    for seed in range(50):
+        key = bytes((seed * 31 + i * 7) % 256 for i in range(length))
+
+        assert ours(key, partitions, partitions) == DefaultPartitioner()(
+            key, partitions, partitions
+        )

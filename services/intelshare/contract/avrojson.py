@@ -212,8 +212,14 @@ def _record(
         # does); a missing field without a default is left to fastavro to refuse.
         fields.append((field["name"], convert, field.get("default", _MISSING)))
     names = frozenset(name for name, _, _ in fields)
+    present = [(name, convert) for name, convert, _ in fields]
 
     def record(value: Any) -> dict[str, Any]:  # noqa: ANN401
+        if value.__class__ is dict and len(value) == len(present):
+            try:  # every field present (the usual case): no default to look up
+                return {name: convert(value[name]) for name, convert in present}
+            except KeyError:
+                raise NotPlain("record") from None
         if not isinstance(value, dict) or not names.issuperset(value):
             raise NotPlain("record")
         out: dict[str, Any] = {}

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import fastavro
 from fastavro import _validation_py
 
+from intelshare.contract import avrobinary
 from intelshare.errors import (
     BadMarker,
     CorruptBody,
@@ -77,6 +78,14 @@ def encode(registry: SchemaRegistry, name: str, record: dict[str, Any]) -> bytes
 
 def encode_with(schema: Schema, record: dict[str, Any]) -> bytes:
     """Encode ``record`` with an already looked-up schema version."""
+    write = _compiled_writer(schema)
+    if write is not None:
+        body = bytearray(header(schema))
+        try:
+            write(record, body)
+            return bytes(body)
+        except Exception:  # noqa: BLE001, S110 - NotPlain, or a value odd enough to trip it
+            pass  # fastavro writes it, or says precisely what does not fit
     out = io.BytesIO()
     out.write(header(schema))
     try:
@@ -85,6 +94,23 @@ def encode_with(schema: Schema, record: dict[str, Any]) -> bytes:
     except Exception as error:  # fastavro raises whatever the bad value provokes
         raise EncodeError(f"{schema.full_name}: {_explain(schema, record, error)}") from error
     return out.getvalue()
+
+
+_WRITERS: dict[bytes, avrobinary.Write | None] = {}
+
+
+def _compiled_writer(schema: Schema) -> avrobinary.Write | None:
+    # One compiled writer per schema version (None: a schema the fast path cannot write).
+    try:
+        return _WRITERS[schema.fingerprint]
+    except KeyError:
+        pass
+    try:
+        found: avrobinary.Write | None = avrobinary.writer(schema.parsed)
+    except avrobinary.NotPlain:
+        found = None
+    _WRITERS[schema.fingerprint] = found
+    return found
 
 
 def _explain(schema: Schema, record: object, error: Exception) -> str:

@@ -49,9 +49,24 @@ class AuditSink(Protocol):
 
 def utc_timestamp(moment: datetime | None = None) -> str:
     """ISO-8601 UTC with milliseconds and ``Z``, as every event's ``timestamp``."""
-    moment = datetime.now(UTC) if moment is None else moment.astimezone(UTC)
+    if moment is None:
+        return _now_timestamp()
     # isoformat truncates to milliseconds, as the format always did; "+00:00" becomes "Z".
-    return moment.isoformat(timespec="milliseconds")[:-6] + "Z"
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
+
+
+_SECOND: list[tuple[int, str]] = [(-1, "")]
+"""The last whole second stamped, and its text up to the seconds (one line per alert asks)."""
+
+
+def _now_timestamp() -> str:
+    micros = time.time_ns() // 1000
+    second, micro = divmod(micros, 1_000_000)
+    known, text = _SECOND[0]
+    if second != known:
+        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        _SECOND[0] = (second, text)
+    return f"{text}.{micro // 1000:03d}Z"
 
 
 def event_json(event: EventDict) -> str:

@@ -8,6 +8,7 @@ plain asyncio.
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib
 import os
 from typing import TYPE_CHECKING, Any, Final, TypeVar
@@ -57,5 +58,9 @@ def run(main: Coroutine[Any, Any, T]) -> T:
     except SettingsError:
         main.close()
         raise
+    # What start-up built (modules, schemas, the CLI) lives as long as the process: frozen, the
+    # collector stops walking it every time the services' short-lived objects trigger a full
+    # collection (~5 % of a producer's CPU at thousands of alerts per second).
+    gc.freeze()
     with asyncio.Runner(loop_factory=factory) as runner:
         return runner.run(main)

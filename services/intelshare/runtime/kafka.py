@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import struct
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
@@ -20,7 +21,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.cluster import ClusterMetadata
 from aiokafka.errors import KafkaError, TopicAuthorizationFailedError
-from aiokafka.partitioner import DefaultPartitioner, murmur2
+from aiokafka.partitioner import DefaultPartitioner
 
 from intelshare.errors import BrokerUnavailable
 from intelshare.runtime.refusals import PRINCIPAL, access_denied, identity_refused, principal_of
@@ -70,8 +71,26 @@ class KeyPartitioner:
         return all_partitions[self._hash(key) % len(all_partitions)]
 
 
+_M: Final = 0x5BD1E995
+_MASK: Final = 0xFFFFFFFF
+_WORDS: Final = struct.Struct("<I")
+
+
 def _positive_murmur2(key: bytes) -> int:
-    return int(murmur2(key)) & 0x7FFFFFFF
+    # Kafka's murmur2 (aiokafka's murmur2, the Java client's), a word at a time: aiokafka's
+    # takes each byte apart, ~8 µs for a state key that is never seen twice.
+    length = len(key)
+    h = 0x9747B28C ^ length
+    whole = length & ~3
+    for (word,) in _WORDS.iter_unpack(key[:whole]):
+        k = (word * _M) & _MASK
+        h = ((h * _M) & _MASK) ^ (((k ^ (k >> 24)) * _M) & _MASK)
+    tail = key[whole:]
+    if tail:
+        h ^= int.from_bytes(tail, "little")
+        h = (h * _M) & _MASK
+    h = ((h ^ (h >> 13)) * _M) & _MASK
+    return (h ^ (h >> 15)) & 0x7FFFFFFF
 
 
 def make_producer(

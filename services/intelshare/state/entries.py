@@ -193,11 +193,19 @@ _KINDS: Final[dict[str, type[Entry]]] = {
 }
 
 
+_KIND_OF: Final[dict[type[Entry], tuple[str, tuple[str, ...]]]] = {
+    kind: (name, tuple(f.name for f in fields(kind))) for name, kind in _KINDS.items()
+}
+"""Each entry class's kind and field names, worked out once (a producer writes one per copy)."""
+
+
 def encode_entry(entry: Entry) -> tuple[bytes, bytes]:
     """Key and value bytes for the state topic (JSON: times ISO-8601, bytes base64)."""
-    kind = entry.key.split(_SEP, 1)[0]
+    kind, names = _KIND_OF[type(entry)]
     # Entries are flat: a shallow walk gives what asdict() gives, without its deep copies.
-    value = {"kind": kind, **{f.name: _to_json(getattr(entry, f.name)) for f in fields(entry)}}
+    value: dict[str, object] = {"kind": kind}
+    for name in names:
+        value[name] = _to_json(getattr(entry, name))
     return entry.key.encode(), orjson.dumps(value)
 
 
