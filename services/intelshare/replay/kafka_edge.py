@@ -28,6 +28,7 @@ from intelshare.network.model import audit_topic, receipts_topic
 from intelshare.producer.consent import request_consent, share_onward
 from intelshare.producer.publisher import Publisher
 from intelshare.producer.results import new_trace_id
+from intelshare.runtime.audit import audit_events
 from intelshare.runtime.eventlog import service_log
 from intelshare.runtime.kafka import connect, make_consumer, topic_partitions
 
@@ -183,13 +184,15 @@ class AuditReader:
             batch = await consumer.getmany(timeout_ms=200, max_records=2000)
             for records in batch.values():
                 for record in records:
-                    self.read += 1
-                    try:
-                        event = orjson.loads(record.value)
-                    except (TypeError, orjson.JSONDecodeError):
-                        continue  # not an event line; the audit topic is not ours to judge
-                    if isinstance(event, dict):
-                        self.on_event(event)
+                    # A record holds one or more events, one JSON per line (runtime.audit).
+                    for line in audit_events(record.value or b""):
+                        self.read += 1
+                        try:
+                            event = orjson.loads(line)
+                        except orjson.JSONDecodeError:
+                            continue  # not an event line; the audit topic is not ours to judge
+                        if isinstance(event, dict):
+                            self.on_event(event)
 
     def check(self) -> None:
         """Raise what stopped the reader, if it stopped."""

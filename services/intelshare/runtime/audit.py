@@ -2,14 +2,18 @@
 
 Logging is synchronous and must never wait on Kafka, so events are queued and one task
 writes them in order (keyed by country, so each country's events stay in order on one
-partition). :meth:`AuditMirror.flush` waits until everything queued is acknowledged; a
-service calls it before it stops.
+partition). What has queued up while the task waited goes out as one record: its value is
+the events' JSON lines joined by newlines (one line when events come one at a time), so a
+busy service writes one audit record per batch of alerts, not one per event.
+:func:`audit_events` reads a record back. :meth:`AuditMirror.flush` waits until everything
+queued is acknowledged; a service calls it before it stops.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import sys
 from typing import TYPE_CHECKING, Final
 
@@ -22,6 +26,13 @@ if TYPE_CHECKING:
 
 MAX_QUEUED: Final = 100_000
 """Events held while the broker is slow; beyond this they are counted and dropped."""
+MAX_RECORD_BYTES: Final = 128 * 1024
+"""An audit record grows to about this many bytes of events (half a producer batch)."""
+
+
+def audit_events(value: bytes) -> list[bytes]:
+    """The JSON events one audit record holds, one per line (compact JSON has no newline)."""
+    return [line for line in value.split(b"\n") if line]
 
 
 class AuditMirror:
@@ -89,24 +100,36 @@ class AuditMirror:
             self._task = None
 
     async def _drain(self) -> None:
+        carried: tuple[str, bytes] | None = None
         while True:
-            key, line = await self._queue.get()
+            key, line = carried or await self._queue.get()
+            lines, size, carried = [line], len(line), None
+            # Events logged meanwhile ride along while they have the same key; the first of
+            # another key starts the next record (each key's events stay in order).
+            while size < MAX_RECORD_BYTES and not self._queue.empty():
+                carried = self._queue.get_nowait()
+                if carried[0] != key:
+                    break
+                lines.append(carried[1])
+                size += len(carried[1]) + 1
+                carried = None
             try:
-                future = await self._producer.send(self.topic, line, key=key.encode())
+                future = await self._producer.send(self.topic, b"\n".join(lines), key=key.encode())
             except KafkaError as error:
-                self._failed(error)
+                self._failed(error, len(lines))
             else:
                 self._pending.add(future)
-                future.add_done_callback(self._done)
+                future.add_done_callback(functools.partial(self._done, len(lines)))
             finally:
-                self._queue.task_done()
+                for _ in lines:
+                    self._queue.task_done()
 
-    def _done(self, future: asyncio.Future[object]) -> None:
+    def _done(self, events: int, future: asyncio.Future[object]) -> None:
         self._pending.discard(future)
         if not future.cancelled() and future.exception() is not None:
-            self._failed(future.exception())
+            self._failed(future.exception(), events)
 
-    def _failed(self, error: BaseException | None) -> None:
+    def _failed(self, error: BaseException | None, events: int) -> None:
         if not self.failed:
             sys.stderr.write(f"intelshare: audit event not written to {self.topic}: {error}\n")
-        self.failed += 1
+        self.failed += events
