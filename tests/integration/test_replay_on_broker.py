@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from intelshare.replay import session
 from intelshare.replay.engine import ReplayOptions
 from intelshare.replay.session import KafkaSetup, replay_on_kafka
 from intelshare.runtime.settings import Settings
@@ -23,6 +24,15 @@ STORY = Path(__file__).resolve().parents[2] / "scenarios" / "western-balkans.yam
 INTELSHARE = Path(sys.executable).with_name("intelshare")
 
 
+@pytest.fixture(params=["in-place", "helper-process"])
+def timeline_built(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Where the replay builds its timeline: in place, or in the helper long scenarios use."""
+    if request.param == "helper-process":
+        monkeypatch.setattr(session, "WORTH_IT", 0)
+    return str(request.param)
+
+
+@pytest.mark.usefixtures("timeline_built")
 async def test_the_default_story_holds_on_a_real_broker(
     kafka_bootstrap: str, topic_prefix: str, create_topics: TopicMaker, tmp_path: Path
 ) -> None:

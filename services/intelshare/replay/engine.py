@@ -24,7 +24,7 @@ from intelshare.scenario.files import PauseStep, iter_steps
 from intelshare.scenario.timeline import StepMessage, TimelineBuilder, TimelineEntry, end_of
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Mapping
+    from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
     from datetime import datetime
 
     from intelshare.replay.clock import Clock
@@ -194,6 +194,12 @@ def timeline(report: CheckReport) -> Iterator[TimelineEntry]:
     return builder.entries(iter_steps(report))
 
 
+async def _played(entries: Iterable[TimelineEntry]) -> AsyncIterator[TimelineEntry]:
+    """A timeline built as it is played."""
+    for entry in entries:
+        yield entry
+
+
 class Replay:
     """One run of a scenario: schedule, send, observe, judge."""
 
@@ -206,11 +212,13 @@ class Replay:
         options: ReplayOptions,
         progress: Callable[[int], None] | None = None,
         health: Callable[[], None] | None = None,
+        entries: AsyncIterator[TimelineEntry] | None = None,
     ) -> None:
         """Play ``report`` (a checked scenario) through ``sender`` on ``clock``.
 
         ``progress`` hears how many messages are published so far; ``health`` is called
         now and then and raises when something the replay relies on has stopped.
+        ``entries``: the report's timeline built elsewhere (default: here, as it is played).
         """
         assert report.scenario is not None
         self.report = report
@@ -233,6 +241,7 @@ class Replay:
         """Sends in flight that wait for earlier ones before going out."""
         self._slots = asyncio.Semaphore(options.window)
         self.published = 0
+        self._entries = entries
 
     def _due(self, at: timedelta) -> float:
         """Seconds after the start at which a step at offset ``at`` is due."""
@@ -246,7 +255,7 @@ class Replay:
         first_send: float | None = None
         paused = 0.0  # time spent waiting in pauses, not publishing
         last_end = options.start
-        for entry in timeline(self.report):
+        async for entry in self._entries or _played(timeline(self.report)):
             at = entry.step.at
             if at < options.start:
                 continue
