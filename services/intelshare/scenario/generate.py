@@ -17,7 +17,7 @@ import random
 from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Final, TextIO
+from typing import TYPE_CHECKING, Final, NamedTuple, TextIO
 
 from intelshare.contract.alerts import AlertHeader, new_alert
 from intelshare.durations import format_duration
@@ -73,8 +73,9 @@ class _Counts:
     alerts: int = 0
 
 
-@dataclass(kw_only=True, slots=True)
-class _Recent:
+class _Recent(NamedTuple):
+    """An alert written lately, which later steps may update, revoke or answer."""
+
     name: str
     originator: str
     allowed: tuple[str, ...]

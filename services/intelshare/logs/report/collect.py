@@ -41,42 +41,39 @@ MAX_POINTS: Final = 4000
 
 @dataclass(kw_only=True, slots=True)
 class AlertSummary:
-    """What the alert list and the search box know of one alert (filled in while reading).
-
-    Attributes:
-        alert_id: The alert.
-        first: When it first appears.
-        case_id: Its case (empty when not logged).
-        originator: Who sent it (empty until an event names it).
-        category: Its category (empty when not logged).
-        tlp: Its TLP (empty when not logged).
-        recipients: Countries it was sent, shared onward or refused to, or that logged it
-            (space-separated: a short string holds a few codes in a tenth of a set's memory).
-        received: Recipients that accepted it (space-separated).
-        refused: Copies refused before sending.
-        rejected: Copies rejected on arrival.
-        dead_letters: Dead letters naming it.
-        duplicates: Redeliveries suppressed.
-        overdue: Receipts logged overdue.
-        revoked: Whether a recipient logged its revocation.
-        slowest_ms: The largest latency logged for it.
-    """
+    """What the alert list and the search box know of one alert (filled in while reading)."""
 
     alert_id: str
+    """The alert."""
     first: datetime
+    """When it first appears."""
     case_id: str = ""
+    """Its case (empty when not logged)."""
     originator: str = ""
+    """Who sent it (empty until an event names it)."""
     category: str = ""
+    """Its category (empty when not logged)."""
     tlp: str = ""
+    """Its TLP (empty when not logged)."""
     recipients: str = ""
+    """Countries it was sent, shared onward or refused to, or that logged it (space-separated:
+    a short string holds a few codes in a tenth of a set's memory)."""
     received: str = ""
+    """Recipients that accepted it (space-separated)."""
     refused: int = 0
+    """Copies refused before sending."""
     rejected: int = 0
+    """Copies rejected on arrival."""
     dead_letters: int = 0
+    """Dead letters naming it."""
     duplicates: int = 0
+    """Redeliveries suppressed."""
     overdue: int = 0
+    """Receipts logged overdue."""
     revoked: bool = False
+    """Whether a recipient logged its revocation."""
     slowest_ms: float | None = None
+    """The largest latency logged for it."""
 
     def add(self, event: LogEvent) -> None:
         """Take one event naming this alert into the summary."""

@@ -142,8 +142,6 @@ class Flow:
     """Routes with copies sent that are not drawn."""
     other_copies: int = 0
     """Copies on those routes."""
-    refused_routes: int = 0
-    """Routes with refusals."""
     other_refused_routes: int = 0
     """Refused routes not drawn."""
     other_refused: int = 0
@@ -255,7 +253,6 @@ def flow(stats: LogStats) -> Flow:
         routes=len(totals),
         other_routes=max(0, len(totals) - len(drawn)),
         other_copies=sum(totals.values()) - sum(totals[r] for r in drawn),
-        refused_routes=len(refused),
         other_refused_routes=max(0, len(refused) - len(refused_drawn)),
         other_refused=sum(refused.values()) - sum(refused[r] for r in refused_drawn),
     )
