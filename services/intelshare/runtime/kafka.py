@@ -60,8 +60,13 @@ class KeyPartitioner:
     the default computes the hash in pure Python for every record.
     """
 
-    def __init__(self, remembered: int = 65_536) -> None:
-        """Remember up to ``remembered`` keys' hashes (least recently used go first)."""
+    def __init__(self, remembered: int = 4_096) -> None:
+        """Remember up to ``remembered`` keys' hashes (least recently used go first).
+
+        A case's alerts come close together, and state entries' keys never come again, so
+        a few thousand recent keys catch the repeats; 65,536 cost ~14 MiB per producer once
+        full, and a replay runs a producer per country.
+        """
         self._hash = functools.lru_cache(maxsize=remembered)(_positive_murmur2)
 
     def __call__(self, key: bytes | None, all_partitions: list[int], available: list[int]) -> int:
