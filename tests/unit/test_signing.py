@@ -6,10 +6,18 @@ import stat
 from typing import TYPE_CHECKING
 
 import pytest
+from fake_outbox import fake_country
 from typer.testing import CliRunner
 
 from intelshare.cli import app
-from intelshare.contract.signing import demo_key, parse_key, signing_key, verify
+from intelshare.contract.signing import (
+    HEADER_SIGNATURE,
+    SigningKey,
+    demo_key,
+    parse_key,
+    signing_key,
+    verify,
+)
 from intelshare.errors import NetworkError, SettingsError
 from intelshare.network.model import default_network, load_network
 from intelshare.runtime.settings import Settings
@@ -105,3 +113,24 @@ def test_a_folder_of_keys_serves_each_country_its_own(keyed: Path) -> None:
 
     for country in ("GB", "RS"):
         assert settings.signer(country, network).public == network.public_key(country)
+
+
+async def test_the_copies_of_one_value_are_signed_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An alert's copies (one value) carry one signature, computed once; a new value is signed."""
+    signed: list[bytes] = []
+    sign = SigningKey.sign
+
+    def counting(key: SigningKey, data: bytes) -> bytes:
+        signed.append(data)
+        return sign(key, data)
+
+    monkeypatch.setattr(SigningKey, "sign", counting)
+    country = fake_country("GB")
+    outbox = country.handlers.outbox
+    alert, receipt = b"one alert's bytes", b"a receipt's bytes"
+    for topic, value in (("intel.alerts.RS", alert), ("intel.alerts.MK", alert), ("r", receipt)):
+        await outbox.write(topic, "case", value, [])
+    assert signed == [alert, receipt]
+    signatures = [sent.headers[HEADER_SIGNATURE] for sent in country.producer.sent]
+    assert signatures[0] == signatures[1] != signatures[2]
+    assert verify(demo_key("GB").public, signatures[2], receipt)

@@ -82,6 +82,7 @@ class Outbox:
         self.producer = producer
         self.registry = registry or default_registry()
         self._clock = clock
+        self._signed: tuple[bytes, bytes] | None = None
 
     @classmethod
     def configured(
@@ -187,7 +188,7 @@ class Outbox:
             kafka_headers = [
                 *kafka_headers,
                 (HEADER_SIGNER, self.country.encode()),
-                (HEADER_SIGNATURE, self.signer.sign(value)),
+                (HEADER_SIGNATURE, self._signature(value)),
             ]
         try:
             future: asyncio.Future[RecordMetadata] = await self.producer.send(
@@ -196,6 +197,14 @@ class Outbox:
         except KafkaError as error:
             raise kafka_failure(error, self.producer, "WRITE", topic) from error
         return future
+
+    def _signature(self, value: bytes) -> bytes:
+        """The signature of ``value``: the copies of an alert are one value, signed once."""
+        if self._signed is not None and self._signed[0] is value:
+            return self._signed[1]
+        signature = self.signer.sign(value)
+        self._signed = (value, signature)
+        return signature
 
     async def write_state(self, entry: Entry) -> asyncio.Future[RecordMetadata]:
         """Enqueue one fact for this country's state topic."""
