@@ -32,6 +32,8 @@ _LONG_RANGE: Final = (-(2**63), 2**63 - 1)
 _FLOAT: Final = struct.Struct("<f")
 _DOUBLE: Final = struct.Struct("<d")
 _SEVEN_BITS: Final = 0x7F
+_ONE_BYTE: Final = 64
+"""Non-negative numbers below this are one byte as zig-zag varints."""
 
 
 def writer(parsed: Any) -> Write:  # noqa: ANN401 - a parsed Avro schema
@@ -153,7 +155,11 @@ def _write_string(value: Any, out: bytearray) -> None:  # noqa: ANN401
     if value.__class__ is not str:
         raise NotPlain("string")
     data = value.encode()  # a lone surrogate raises: fastavro then says what is wrong
-    _write_varint(len(data), out)
+    size = len(data)
+    if size < _ONE_BYTE:  # most strings: the length is one byte (zig-zag: twice the length)
+        out.append(size << 1)
+    else:
+        _write_varint(size, out)
     out += data
 
 
@@ -214,7 +220,11 @@ def _array_writer(item: Write) -> Write:
         if value.__class__ is not list:
             raise NotPlain("array")
         if value:  # one block of len(value) items, then the empty block that ends it
-            _write_varint(len(value), out)
+            size = len(value)
+            if size < _ONE_BYTE:
+                out.append(size << 1)
+            else:
+                _write_varint(size, out)
             for element in value:
                 item(element, out)
         out.append(0)
