@@ -7,7 +7,7 @@ import json
 import re
 from datetime import UTC, datetime
 
-from intelshare.runtime.eventlog import EventLog, utc_timestamp
+from intelshare.runtime.eventlog import EventLog, Held, utc_timestamp
 
 
 class Sink:
@@ -128,3 +128,24 @@ def test_discarded_events_are_never_written() -> None:
     assert log.discard() == 1
     log.info("alert.received", alert_id="B")
     assert [json.loads(line)["alert_id"] for line in out.getvalue().splitlines()] == ["B"]
+
+
+def test_events_held_in_a_block_are_kept_apart_and_written_when_asked() -> None:
+    """holding() collects one transaction's events; write() writes them even while holding."""
+    out = io.StringIO()
+    log = EventLog(service="consumer", country="RS", output=out)
+    first: Held = []
+    second: Held = []
+    with log.holding(first):
+        log.info("alert.received", alert_id="A")
+        with log.holding(second):
+            log.info("alert.received", alert_id="B")
+        log.info("receipt.sent", alert_id="A")
+
+    assert out.getvalue() == ""
+    assert [event for _, event, _ in first] == ["alert.received", "receipt.sent"]
+    log.hold()
+    assert log.write(second) == 1
+    assert [json.loads(line)["alert_id"] for line in out.getvalue().splitlines()] == ["B"]
+    log.info("alert.received", alert_id="C")
+    assert len(out.getvalue().splitlines()) == 1

@@ -38,6 +38,7 @@ from intelshare.runtime.topics import BROKER_MAX_MESSAGE_BYTES
 from intelshare.state.entries import ConsentEntry, InboxEntry, OverdueMark, ReceiptMark
 
 if TYPE_CHECKING:
+    import asyncio
     from datetime import datetime, timedelta
 
     from aiokafka.structs import ConsumerRecord, RecordMetadata
@@ -57,6 +58,10 @@ RECORD_FRAMING: Final = 1024
 """Bytes reserved for the record batch header, record framing and headers around a letter."""
 MAX_ID: Final = 256
 """Longest alert, case, consent or receipt id taken: ids end up in keys, receipts and state."""
+
+WRITES_AT_ONCE: Final = frozenset({"ConsentGrant", "ConsentRequest"})
+"""Schemas whose handlers write, and wait for acknowledgements, while they run: they need
+their batch's transaction open (every other handler only leaves :class:`Effects`)."""
 
 Handler = Callable[["Message"], Awaitable[None]]
 """What the consumer does with one decoded message of one schema."""
@@ -140,6 +145,16 @@ class Handlers:
 
     async def handle(self, record: ConsumerRecord[bytes, bytes], kind: str) -> None:
         """Decode, check and act on one message from the inbox or the receipts topic."""
+        message = self.check(record, kind)
+        if message is not None:
+            await self.act(message, record, kind)
+
+    def check(self, record: ConsumerRecord[bytes, bytes], kind: str) -> Message | None:
+        """Verify, decode and check one message; None when it was dead-lettered instead.
+
+        Raises:
+            IntelshareError: a retriable one (the broker is in trouble, not the message).
+        """
         where = events.place(record)
         trace = header_map(record.headers).get(HEADER_TRACE)
         raw_headers = {name: value for name, value in record.headers or () if value is not None}
@@ -149,8 +164,7 @@ class Handlers:
             # The origin proof first: nothing is decoded from a message nobody vouches for.
             signer = proof.check_signature(self.network, raw_headers, record.value)
             decoded = codec.decode(self.outbox.registry, record.value)
-            handler = self.dispatch[kind].get(decoded.name)
-            if handler is None:
+            if decoded.name not in self.dispatch[kind]:
                 raise InvalidMessage(f"a {decoded.schema_name} message does not belong on {kind}")
             _check_ids(decoded.record)
             proof.check_writer(
@@ -161,32 +175,58 @@ class Handlers:
                 signer=signer,
                 receiver=self.country,
             )
-            message = Message(
-                decoded=decoded, raw=record.value, where=where, trace=trace, headers=raw_headers
-            )
-            await handler(message)
         except (IntelshareError, KeyError, TypeError, ValueError) as error:
-            if isinstance(error, IntelshareError) and error.retriable:
-                raise  # the broker is in trouble, not the message
-            self.dead_letter(record, error, where)
+            self._refuse(record, error, where)
+            return None
+        return Message(
+            decoded=decoded, raw=record.value, where=where, trace=trace, headers=raw_headers
+        )
 
-    async def settle(self) -> None:
-        """Write what the handled messages caused and wait for every acknowledgement.
+    async def act(self, message: Message, record: ConsumerRecord[bytes, bytes], kind: str) -> None:
+        """Run the handler of a message :meth:`check` passed (a failure dead-letters it)."""
+        try:
+            await self.dispatch[kind][message.decoded.name](message)
+        except (IntelshareError, KeyError, TypeError, ValueError) as error:
+            self._refuse(record, error, message.where)
+
+    def _refuse(
+        self, record: ConsumerRecord[bytes, bytes], error: BaseException, where: dict[str, Any]
+    ) -> None:
+        if isinstance(error, IntelshareError) and error.retriable:
+            raise error  # the broker is in trouble, not the message
+        self.dead_letter(record, error, where)
+
+    def take(self) -> Effects:
+        """The writes the messages handled so far caused (handling goes on with none)."""
+        effects, self.effects = self.effects, Effects()
+        return effects
+
+    async def write(self, effects: Effects) -> list[asyncio.Future[RecordMetadata]]:
+        """Enqueue ``effects``' records, then its state entries; their acknowledgements.
 
         Receipts, dead letters and state entries are enqueued together (one round trip): the
         consumer's transaction commits them all or none, so a state entry may already say its
-        receipt was sent. The follow-ups (``receipt.sent``, ``message.deadlettered``) run on
-        acknowledgement, with where each record landed.
+        receipt was sent.
         """
         outbox = self.outbox
-        effects, self.effects = self.effects, Effects()
         sends = [outbox.write(w.topic, w.key, w.value, w.headers) for w in effects.writes]
         sends += [outbox.write_state(entry) for entry in effects.state_entries]
-        if not sends:
-            return
-        acks = await outbox.acknowledged(sends)
+        return await outbox.enqueue(sends)
+
+    def written(self, effects: Effects, acks: list[RecordMetadata]) -> None:
+        """Run the follow-ups (``receipt.sent``, ``message.deadlettered``) of ``effects``.
+
+        Called once every write is acknowledged, with where each record landed.
+        """
         for write, metadata in zip(effects.writes, acks, strict=False):
             write.then(metadata)
+
+    async def settle(self) -> None:
+        """Write what the handled messages caused and wait for every acknowledgement."""
+        effects = self.take()
+        futures = await self.write(effects)
+        if futures:
+            self.written(effects, await self.outbox.confirmed(futures))
 
     # --- inbox ----------------------------------------------------------------------------
 

@@ -8,8 +8,9 @@ dead-letter topic with the error, and the consumer carries on.
 
 One Kafka transaction per batch: the receipts, consent answers, onward copies, dead letters
 and state entries the batch caused, and the batch's consumed offsets
-(``send_offsets_to_transaction``), commit together or not at all. Events are held back while
-the transaction is open and written to the log only once it committed; an aborted batch
+(``send_offsets_to_transaction``), commit together or not at all, while the next batch is
+handled (:mod:`intelshare.consumer.transactions`). Events are held back until the batch's
+transaction committed and only then written to the log; an aborted batch
 (a crash, an unreachable broker) leaves no line, no record a ``read_committed`` reader sees
 and no committed offset, so it is handled again from scratch. Hence exactly one
 ``alert.received`` per alert revision per country, whatever the process or its log file
@@ -20,17 +21,16 @@ are then missing, never doubled). The README's "Exactly once" section says more.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
 from aiokafka import ConsumerRebalanceListener
-from aiokafka.errors import KafkaError
 
 from intelshare.consumer.handlers import Handlers
-from intelshare.errors import BrokerUnavailable, IntelshareError
+from intelshare.consumer.transactions import Transactions
+from intelshare.errors import IntelshareError
 from intelshare.network.model import (
     alerts_topic,
     audit_topic,
@@ -48,9 +48,9 @@ from intelshare.state.reader import StateReader
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-    from aiokafka.structs import ConsumerRecord
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+    from intelshare.consumer.transactions import Batch
     from intelshare.network.model import Network
     from intelshare.runtime.settings import Settings
     from intelshare.state.entries import CountryState
@@ -58,35 +58,31 @@ if TYPE_CHECKING:
 OVERDUE_EVERY: Final = 1.0
 """Seconds between checks for overdue receipts."""
 
-Batch = dict["TopicPartition", list["ConsumerRecord[bytes, bytes]"]]
-"""What one poll returned: records per partition."""
-
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
 class _CatchUp(ConsumerRebalanceListener):  # type: ignore[misc] # aiokafka is untyped
-    """Around a rebalance: let the batch in hand commit, then read the state to its end.
+    """Around a rebalance: let the batches in hand commit, then read the state to its end.
 
-    Partitions are given up only once the transaction in hand has committed or aborted (its
-    lock is held while a batch is handled), and new ones are handled only once the state
-    topic has been read to its committed end, so the next owner of a partition knows
-    everything the previous one did with it.
+    Partitions are given up only once every batch handled has committed or aborted (the lock
+    is held while a batch is handled, and the transaction in flight is waited for), and new
+    ones are handled only once the state topic has been read to its committed end, so the
+    next owner of a partition knows everything the previous one did with it.
     """
 
-    def __init__(self, state_reader: StateReader, batch: asyncio.Lock) -> None:
-        self._state_reader = state_reader
-        self._batch = batch
+    def __init__(self, consumer: Consumer) -> None:
+        self._consumer = consumer
 
     async def on_partitions_revoked(self, revoked: object) -> None:
         del revoked
-        async with self._batch:
-            pass  # the batch in hand has committed (or aborted) by now
+        async with self._consumer.batch_lock:
+            await self._consumer.quiet()
 
     async def on_partitions_assigned(self, assigned: object) -> None:
         del assigned
-        await self._state_reader.catch_up()
+        await self._consumer.state_reader.catch_up()
 
 
 class Consumer(Service):
@@ -126,15 +122,25 @@ class Consumer(Service):
         self._audit: AuditMirror | None = None
         self._outbox: Outbox | None = None
         self._handlers: Handlers | None = None
+        self._transactions: Transactions | None = None
         self._next_overdue = 0.0
-        self._batch = asyncio.Lock()
+        self.batch_lock = asyncio.Lock()
+        """Held while a batch is handled (a rebalance waits for it)."""
         instance = settings.instance or uuid.uuid4().hex[:12]
         self.transactional_id = f"{settings.consumer_group}.{instance}"
         """This process's transactional id. A stable ``settings.instance`` lets a restarted
         replica fence its predecessor's unfinished transaction at once; without one the
         broker aborts that transaction after the transaction timeout."""
-        self.handled = 0
+
+    @property
+    def handled(self) -> int:
         """Messages handled (and committed) since start."""
+        return self._transactions.handled if self._transactions is not None else 0
+
+    async def quiet(self) -> None:
+        """Wait until no batch's transaction is in flight (its failure is raised by run)."""
+        if self._transactions is not None:
+            await self._transactions.quiet()
 
     @property
     def state(self) -> CountryState:
@@ -179,6 +185,13 @@ class Consumer(Service):
             clock_skew=timedelta(seconds=self.settings.clock_skew),
             record_limit=limit,
         )
+        self._transactions = Transactions(
+            producer=self._producer,
+            handlers=self._handlers,
+            log=self.log,
+            group=self.settings.consumer_group,
+            inbox=self.inbox,
+        )
         self._consumer = await connect(
             lambda: make_consumer(self.settings, "consumer", group_id=self.settings.consumer_group),
             what="consumer",
@@ -191,9 +204,7 @@ class Consumer(Service):
                 f"topics {', '.join(sorted(missing))} do not exist at {self.settings.bootstrap}; "
                 "create the network's topics first (intelshare topics)"
             )
-        self._consumer.subscribe(
-            [self.inbox, self.receipts], listener=_CatchUp(self.state_reader, self._batch)
-        )
+        self._consumer.subscribe([self.inbox, self.receipts], listener=_CatchUp(self))
         self.log.info(
             "consumer.started",
             topics=[self.inbox, self.receipts],
@@ -213,7 +224,7 @@ class Consumer(Service):
                 await self._audit.detach(self.log)
             if self._audit_producer is not None:
                 await self._audit_producer.stop()
-            if self._handlers is not None and self._consumer is not None:
+            if self._transactions is not None and self._consumer is not None:
                 self.log.info("consumer.stopped", handled=self.handled)
         finally:
             if self._owns_log:
@@ -222,65 +233,43 @@ class Consumer(Service):
     async def run(self, stop: asyncio.Event) -> None:
         """Handle messages until ``stop`` is set; the message in hand is finished first.
 
+        Each batch commits in a transaction of its own while the next one is handled
+        (:mod:`intelshare.consumer.transactions`); on return every batch handled has
+        committed and its lines are written.
+
         Raises:
             BrokerUnavailable: a write was not acknowledged or the batch's transaction did
                 not commit (it is aborted: nothing of the batch is committed or logged, so a
                 restart handles it again).
         """
-        consumer, _ = self._require()
-        while not stop.is_set():
-            batch = await consumer.getmany(timeout_ms=self._poll_ms, max_records=self._max_records)
-            await self.state_reader.poll()
-            overdue = time.monotonic() >= self._next_overdue
-            if batch or overdue:
-                async with self._batch:
-                    await self._transaction(batch, stop, overdue=overdue)
-            if overdue:
-                self._next_overdue = time.monotonic() + OVERDUE_EVERY
-
-    async def _transaction(self, batch: Batch, stop: asyncio.Event, *, overdue: bool) -> None:
-        """Handle one batch in one transaction; write its events only once it committed."""
-        _, handlers = self._require()
-        producer = self._producer
-        if producer is None:
-            raise RuntimeError("Consumer is not started")
-        self.log.hold()
-        done: dict[TopicPartition, int] = {}
-        count = 0
+        consumer, transactions = self._require()
         try:
-            await producer.begin_transaction()
-            for tp, records in batch.items():
-                kind = "inbox" if tp.topic == self.inbox else "receipts"
-                for record in records:
-                    await handlers.handle(record, kind)
-                    done[tp] = record.offset + 1
-                    count += 1
-                    if stop.is_set():
-                        break  # the message in hand is finished; the rest is redelivered
-                if stop.is_set():
-                    break
-            if overdue:
-                handlers.check_overdue()
-            await handlers.settle()
-            if done:
-                await producer.send_offsets_to_transaction(done, self.settings.consumer_group)
-            await producer.commit_transaction()
-        except BaseException as error:
-            # Nothing of this batch is committed: its lines must not be written either.
-            self.log.discard()
-            handlers.effects.writes.clear()
-            handlers.effects.state_entries.clear()
-            with contextlib.suppress(KafkaError, RuntimeError, IntelshareError):
-                await asyncio.shield(producer.abort_transaction())
-            if isinstance(error, KafkaError):
-                raise BrokerUnavailable(
-                    f"the batch's transaction did not commit: {str(error) or type(error).__name__}"
-                ) from error
-            raise
-        self.handled += count
-        self.log.release()
+            while not stop.is_set():
+                batch = await consumer.getmany(
+                    timeout_ms=self._poll_ms, max_records=self._max_records
+                )
+                await self.state_reader.poll()
+                overdue = time.monotonic() >= self._next_overdue
+                if batch or overdue:
+                    async with self.batch_lock:
+                        await transactions.take(_owned(consumer, batch), stop, overdue=overdue)
+                if overdue:
+                    self._next_overdue = time.monotonic() + OVERDUE_EVERY
+        finally:
+            await transactions.settled()
 
-    def _require(self) -> tuple[AIOKafkaConsumer, Handlers]:
-        if self._consumer is None or self._handlers is None:
+    def _require(self) -> tuple[AIOKafkaConsumer, Transactions]:
+        if self._consumer is None or self._transactions is None:
             raise RuntimeError("Consumer is not started")
-        return self._consumer, self._handlers
+        return self._consumer, self._transactions
+
+
+def _owned(consumer: AIOKafkaConsumer, batch: Batch) -> Batch:
+    """The records of ``batch`` from partitions still assigned.
+
+    A rebalance may have taken some between the poll and the handling.
+    """
+    assigned = consumer.assignment()
+    if all(tp in assigned for tp in batch):
+        return batch
+    return {tp: records for tp, records in batch.items() if tp in assigned}

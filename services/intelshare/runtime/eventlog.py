@@ -11,6 +11,7 @@ topic); a terminal's readable lines go through structlog's ``ConsoleRenderer``.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -26,13 +27,16 @@ from intelshare.contract.events import ALL_EVENTS
 from intelshare.runtime.transient import TransientFilter
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, MutableMapping
+    from collections.abc import Callable, Iterator, MutableMapping
     from pathlib import Path
 
     from intelshare.runtime.settings import LogFormat, Settings
 
 EventDict = dict[str, Any]
 """One log event as data: the fields of :mod:`intelshare.contract.events`."""
+
+Held = list[tuple[str, str, dict[str, Any]]]
+"""Events held back, in order: level, event name and fields (stamped with their time)."""
 
 _FIRST: Final = ("timestamp", "level", "event", "service", "country")
 # Datetimes and dataclasses are rendered by str(), as json.dumps(default=str) would; orjson's
@@ -123,7 +127,7 @@ class EventLog:
         self._pretty = fmt == "pretty" or (fmt == "auto" and stream.isatty())
         self._listeners: list[Callable[[EventDict], None]] = []
         self._sink: AuditSink | None = None
-        self._held: list[tuple[str, str, dict[str, Any]]] | None = None
+        self._held: Held | None = None
         self._logger = structlog.BoundLogger(
             structlog.WriteLogger(stream),
             processors=[
@@ -180,13 +184,35 @@ class EventLog:
     def release(self) -> int:
         """Write the events held back, in order, and stop holding; returns how many."""
         held, self._held = self._held or [], None
-        for level, event, fields in held:
-            self._emit(level, event, fields)
-        return len(held)
+        return self.write(held)
 
     def discard(self) -> int:
         """Drop the events held back (their transaction was aborted) and stop holding."""
         held, self._held = self._held or [], None
+        return len(held)
+
+    @contextlib.contextmanager
+    def holding(self, held: Held) -> Iterator[Held]:
+        """Inside the block, events are appended to ``held`` (stamped) instead of written.
+
+        Each of several transactions in flight keeps its own events this way; they are
+        written with :meth:`write` once that transaction committed. Blocks nest: on leaving,
+        whatever was held before is held again.
+        """
+        previous, self._held = self._held, held
+        try:
+            yield held
+        finally:
+            self._held = previous
+
+    def write(self, held: Held) -> int:
+        """Write events held back, in order, now (even while holding); returns how many."""
+        previous, self._held = self._held, None
+        try:
+            for level, event, fields in held:
+                self._emit(level, event, fields)
+        finally:
+            self._held = previous
         return len(held)
 
     def _emit(self, level: str, event: str, fields: dict[str, Any]) -> None:
