@@ -245,9 +245,15 @@ class Consumer(Service):
         consumer, transactions = self._require()
         try:
             while not stop.is_set():
+                committing = transactions.committing
                 batch = await consumer.getmany(
-                    timeout_ms=self._poll_ms, max_records=self._max_records
+                    timeout_ms=0 if committing else self._poll_ms, max_records=self._max_records
                 )
+                if committing and not batch:
+                    # Nothing fetched yet: let the transaction in flight finish first, so
+                    # what arrives meanwhile shares the next one (not one each).
+                    await transactions.settled()
+                    continue
                 await self.state_reader.poll()
                 overdue = time.monotonic() >= self._next_overdue
                 if batch or overdue:
