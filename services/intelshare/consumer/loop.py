@@ -259,6 +259,11 @@ class Consumer(Service):
                 if batch or overdue:
                     async with self.batch_lock:
                         await transactions.take(_owned(consumer, batch), stop, overdue=overdue)
+                    if sum(map(len, batch.values())) < self._max_records:
+                        # Caught up: this batch's lines wait for its own transaction only.
+                        # (Behind, a full batch, the next is handled while this one commits:
+                        # at a steady rate that stretched each commit's round trips.)
+                        await transactions.settled()
                 if overdue:
                     self._next_overdue = time.monotonic() + OVERDUE_EVERY
         finally:
