@@ -150,11 +150,14 @@ def test_follow_command_streams_appended_lines_through_a_pipe(log: Path):
         lines: queue.Queue[str] = queue.Queue()
         reader = threading.Thread(target=lambda: [*map(lines.put, stdout)], daemon=True)
         reader.start()
-        assert json.loads(lines.get(timeout=WAIT))["alert_id"] == "GB-0001"
-        _append(log, _line(2) + "\n")
-        assert json.loads(lines.get(timeout=WAIT))["alert_id"] == "GB-0002"
-        child.send_signal(signal.SIGINT)
-        assert child.wait(timeout=WAIT) == 0
+        try:
+            assert json.loads(lines.get(timeout=WAIT))["alert_id"] == "GB-0001"
+            _append(log, _line(2) + "\n")
+            assert json.loads(lines.get(timeout=WAIT))["alert_id"] == "GB-0002"
+            child.send_signal(signal.SIGINT)
+            assert child.wait(timeout=WAIT) == 0
+        finally:
+            child.kill()  # a failed step must not leave the test waiting on the child
         assert "2 events" in child.stderr.read()
 
 

@@ -11,6 +11,7 @@ history is usually what is wanted; stop it with Ctrl-C or by setting ``stop``.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -139,7 +140,9 @@ def follow_events(
                 for path in _new_files(directories, tails):
                     tails[path] = _Tail(path)
                     counts.files += 1
-                stop.wait(poll_seconds)
+                # Not stop.wait(): Ctrl-C raised inside Condition.wait can leave the
+                # event's lock held, and the caller's stop.set() then blocks forever.
+                time.sleep(poll_seconds)
     finally:
         for tail in tails.values():
             tail.close()
