@@ -206,3 +206,16 @@ async def test_once_stopped_the_message_in_hand_is_finished_and_the_rest_left() 
 
     assert [e["alert_id"] for e in rs.named("alert.received")] == ["GB-1"]
     assert "offsets [1] g" in producer.calls
+
+
+async def test_a_rebalance_waits_for_the_commit_the_consumer_is_already_waiting_for() -> None:
+    """quiet() returns only once the transaction in flight committed, whoever else awaits it."""
+    _, producer, transactions = country("RS")
+    await transactions.take(batch("RS", "inbox", alert("GB-1")), asyncio.Event(), overdue=False)
+    waiting = asyncio.create_task(transactions.settled())
+    await asyncio.sleep(0)
+
+    await transactions.quiet()
+
+    assert producer.calls[-1] == "commit"
+    await waiting

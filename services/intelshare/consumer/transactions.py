@@ -204,9 +204,15 @@ class Transactions:
         Raises:
             BrokerUnavailable: its transaction did not commit (it was aborted).
         """
-        task, self._committing = self._committing, None
-        if task is not None:
+        task = self._committing
+        if task is None:
+            return
+        try:
             await task
+        finally:
+            # Cleared only once done: a rebalance meanwhile must still see it (quiet()).
+            if self._committing is task:
+                self._committing = None
 
     async def quiet(self) -> None:
         """Wait until no transaction is in flight, leaving its failure to :meth:`settled`."""
