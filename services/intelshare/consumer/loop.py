@@ -77,6 +77,8 @@ class _CatchUp(ConsumerRebalanceListener):  # type: ignore[misc] # aiokafka is u
 
     async def on_partitions_revoked(self, revoked: object) -> None:
         del revoked
+        # Counted before waiting: a batch polled before this point must not be handled after it.
+        self._consumer.revocations += 1
         async with self._consumer.batch_lock:
             await self._consumer.quiet()
 
@@ -126,6 +128,9 @@ class Consumer(Service):
         self._next_overdue = 0.0
         self.batch_lock = asyncio.Lock()
         """Held while a batch is handled (a rebalance waits for it)."""
+        self.revocations = 0
+        """Rebalances begun (partitions revoked) since start: a batch polled before the latest
+        one is stale."""
         instance = settings.instance or uuid.uuid4().hex[:12]
         self.transactional_id = f"{settings.consumer_group}.{instance}"
         """This process's transactional id. A stable ``settings.instance`` lets a restarted
@@ -254,11 +259,13 @@ class Consumer(Service):
                     # what arrives meanwhile shares the next one (not one each).
                     await transactions.settled()
                     continue
+                polled_at = self.revocations
                 await self.state_reader.poll()
                 overdue = time.monotonic() >= self._next_overdue
                 if batch or overdue:
                     async with self.batch_lock:
-                        await transactions.take(_owned(consumer, batch), stop, overdue=overdue)
+                        current = _current(consumer, batch, stale=self.revocations != polled_at)
+                        await transactions.take(current, stop, overdue=overdue)
                     if sum(map(len, batch.values())) < self._max_records:
                         # Caught up: this batch's lines wait for its own transaction only.
                         # (Behind, a full batch, the next is handled while this one commits:
@@ -275,11 +282,17 @@ class Consumer(Service):
         return self._consumer, self._transactions
 
 
-def _owned(consumer: AIOKafkaConsumer, batch: Batch) -> Batch:
-    """The records of ``batch`` from partitions still assigned.
+def _current(consumer: AIOKafkaConsumer, batch: Batch, *, stale: bool) -> Batch:
+    """The records of ``batch`` this process may still handle.
 
-    A rebalance may have taken some between the poll and the handling.
+    aiokafka returns no records while a rebalance is under way, so a batch is from the
+    assignment in force when the poll returned. If partitions were revoked since (``stale``),
+    none of it is handled: the partitions may have a new owner already, and the assignment
+    aiokafka installs after a revocation starts every partition, ours again or not, from its
+    committed offset, so nothing is lost. Otherwise only partitions still assigned count.
     """
+    if stale:
+        return {}
     assigned = consumer.assignment()
     if all(tp in assigned for tp in batch):
         return batch
