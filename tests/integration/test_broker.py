@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
@@ -30,7 +32,14 @@ async def test_network_topics_are_made_under_the_prefix(
 
     assert set(made) == set(default_network().all_topics(topic_prefix))
     assert all(name.startswith(topic_prefix) for name in made)
-    assert set(made) <= set(await list_topics(kafka_bootstrap))
+    # The broker answers a creation before its metadata lists the topics: ask until it does.
+    listed: set[str] = set()
+    for _ in range(60):
+        listed = set(await list_topics(kafka_bootstrap))
+        if set(made) <= listed:
+            break
+        await asyncio.sleep(0.5)
+    assert set(made) <= listed
 
 
 async def test_a_message_goes_round_trip(
