@@ -19,6 +19,7 @@ from aiokafka.structs import ConsumerRecord, RecordMetadata, TopicPartition
 from intelshare.consumer.handlers import Handlers
 from intelshare.consumer.proof import _expected_writer
 from intelshare.contract import codec
+from intelshare.contract.alerts import to_millis
 from intelshare.contract.headers import HEADER_ORIGINATOR
 from intelshare.contract.schemas import default_registry
 from intelshare.contract.signing import HEADER_SIGNATURE, HEADER_SIGNER, demo_key
@@ -30,6 +31,22 @@ from intelshare.state.entries import CountryState, decode_entry
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 """The fixed clock of every fake."""
+
+
+def rs_receipt(status: str = "RECEIVED") -> dict[str, Any]:
+    """RS's receipt (``status``) for GB's alert GB-1 r1."""
+    return {
+        "receipt_id": "RS-R-GB-1-1",
+        "alert_id": "GB-1",
+        "revision": 1,
+        "case_id": "C1",
+        "originator": "GB",
+        "recipient": "RS",
+        "status": status,
+        "rule": None,
+        "note": None,
+        "sent_at": to_millis(NOW),
+    }
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -59,12 +76,16 @@ class FakeProducer:
         headers: list[tuple[str, bytes]] | None = None,
     ) -> asyncio.Future[RecordMetadata]:
         """Record the write; the future is already acknowledged."""
+        self.taking(topic)
         self.sent.append(Sent(topic=topic, key=key, value=value, headers=dict(headers or [])))
         offset = self.offsets.get(topic, 0)
         self.offsets[topic] = offset + 1
         future: asyncio.Future[RecordMetadata] = asyncio.get_running_loop().create_future()
         future.set_result(RecordMetadata(topic, 0, TopicPartition(topic, 0), offset, -1, 0, 0))
         return future
+
+    def taking(self, topic: str) -> None:
+        """Called with each write's topic before it is kept (a subclass checks or records it)."""
 
     def to(self, topic_part: str) -> list[Sent]:
         """Records sent to topics whose name contains ``topic_part``."""

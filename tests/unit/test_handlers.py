@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from fake_outbox import NOW, encode, fake_country, signed_headers
+from fake_outbox import NOW, encode, fake_country, rs_receipt, signed_headers
 
 from intelshare.contract import codec
 from intelshare.contract.alerts import new_alert, revoke, to_millis
@@ -165,22 +165,6 @@ async def test_what_cannot_be_handled_is_dead_lettered_saying_what_failed(
     assert not record["error"].rstrip().endswith(":")
     (event,) = rs.named("message.deadlettered")
     assert event["error_type"] == error_type
-
-
-def rs_receipt(status: str = "RECEIVED") -> dict[str, Any]:
-    """RS's receipt (``status``) for GB's alert GB-1 r1."""
-    return {
-        "receipt_id": "RS-R-GB-1-1",
-        "alert_id": "GB-1",
-        "revision": 1,
-        "case_id": "C1",
-        "originator": "GB",
-        "recipient": "RS",
-        "status": status,
-        "rule": None,
-        "note": None,
-        "sent_at": to_millis(NOW),
-    }
 
 
 async def test_a_receipt_is_logged_once_and_remembered() -> None:
