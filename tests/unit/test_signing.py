@@ -134,3 +134,40 @@ async def test_the_copies_of_one_value_are_signed_once(monkeypatch: pytest.Monke
     signatures = [sent.headers[HEADER_SIGNATURE] for sent in country.producer.sent]
     assert signatures[0] == signatures[1] != signatures[2]
     assert verify(demo_key("GB").public, signatures[2], receipt)
+
+
+def test_signatures_match_and_verify_with_openssl() -> None:
+    """libsodium's signature is OpenSSL's byte for byte, and each side verifies the other's."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (  # noqa: PLC0415
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
+
+    ours = demo_key("GB")
+    theirs = Ed25519PrivateKey.from_private_bytes(ours.seed)
+    for data in (b"", b"an alert's value", bytes(range(256)) * 40):
+        signature = ours.sign(data)
+        assert signature == theirs.sign(data)
+        Ed25519PublicKey.from_public_bytes(ours.public).verify(signature, data)
+        assert verify(ours.public, theirs.sign(data), data)
+
+
+def test_verify_refuses_what_is_not_the_signers_exact_bytes() -> None:
+    """A changed byte, another key, a short signature and a key that is no point all fail."""
+    gb, rs = demo_key("GB"), demo_key("RS")
+    data = b"GB-1 r1 to RS"
+    signature = gb.sign(data)
+    assert verify(gb.public, signature, data)
+    assert not verify(gb.public, signature, data + b" ")
+    assert not verify(gb.public, bytes([signature[0] ^ 1]) + signature[1:], data)
+    assert not verify(rs.public, signature, data)
+    assert not verify(gb.public, signature[:63], data)
+    assert not verify(b"\xff" * 32, signature, data)
+    assert not verify(bytes(32), signature, data)
+
+
+def test_a_signing_key_never_shows_its_secret() -> None:
+    """The key's repr names the country, not the seed."""
+    key = demo_key("GB")
+    assert key.seed.hex() not in repr(key)
+    assert key.secret.hex()[:16] not in repr(key)

@@ -47,7 +47,7 @@ def keys(
             typer.echo(f"{code}: kept (already in {out})")
             continue
         key = new_key(code)
-        seed = key.private.private_bytes_raw()
+        seed = key.seed
         # Created 0600 from the start: the private key is never readable by others.
         descriptor = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w", encoding="ascii") as file:

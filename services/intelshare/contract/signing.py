@@ -9,6 +9,11 @@ Keys are 32 raw bytes, stored base64 on one line: ``<CC>.key`` (private; the see
 ``<CC>.pub`` (public). :func:`demo_key` derives a country's *demo* key from its code alone,
 so anyone can compute it: it exists so the demo and the tests run without key files, and a
 network that names a keys folder never accepts it.
+
+Signing and verifying go through libsodium (PyNaCl): measured on the consumer's hot path it
+verifies in ~55-60 µs where OpenSSL (the ``cryptography`` library) takes ~100, and signs in
+~22 against ~32. Ed25519 is deterministic, so both give the same bytes (a test holds them to
+each other); libsodium also refuses non-canonical signatures and small-order keys.
 """
 
 from __future__ import annotations
@@ -17,12 +22,12 @@ import base64
 import binascii
 import functools
 import hashlib
+import os
 from dataclasses import dataclass
 from typing import Final
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+import nacl.bindings
+from nacl.exceptions import BadSignatureError, CryptoError
 
 HEADER_SIGNER: Final = "signer"
 """Header: the country that wrote (and signed) this record."""
@@ -41,25 +46,41 @@ class KeyFormatError(ValueError):
     """Text that is not a base64-encoded 32-byte key."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class SigningKey:
     """One country's private key, able to sign the records it writes."""
 
     country: str
     """The country the key speaks for."""
-    private: Ed25519PrivateKey
-    """The Ed25519 private key."""
+    secret: bytes
+    """libsodium's 64-byte secret key: the 32-byte seed, then the public key."""
     demo: bool = False
     """Whether this is the derivable demo key (never for a real deployment)."""
 
+    @classmethod
+    def from_seed(cls, country: str, seed: bytes, *, demo: bool = False) -> SigningKey:
+        """The key whose 32-byte private seed is ``seed``."""
+        _, secret = nacl.bindings.crypto_sign_seed_keypair(seed)
+        return cls(country, secret, demo)
+
     def sign(self, data: bytes) -> bytes:
         """The 64-byte signature of ``data``."""
-        return self.private.sign(data)
+        # libsodium returns the signature followed by the message; the signature is the head.
+        return nacl.bindings.crypto_sign(data, self.secret)[:SIGNATURE_BYTES]
+
+    @property
+    def seed(self) -> bytes:
+        """The 32-byte private seed, as ``<CC>.key`` stores it."""
+        return self.secret[:KEY_BYTES]
 
     @property
     def public(self) -> bytes:
         """The matching public key, 32 raw bytes."""
-        return self.private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        return self.secret[KEY_BYTES:]
+
+    def __repr__(self) -> str:
+        """The country and kind of key, never its secret."""
+        return f"SigningKey({self.country!r}, demo={self.demo})"
 
 
 def demo_seed(country: str) -> bytes:
@@ -69,7 +90,7 @@ def demo_seed(country: str) -> bytes:
 
 def demo_key(country: str) -> SigningKey:
     """The demo signing key of ``country``."""
-    return SigningKey(country, Ed25519PrivateKey.from_private_bytes(demo_seed(country)), demo=True)
+    return SigningKey.from_seed(country, demo_seed(country), demo=True)
 
 
 @functools.cache
@@ -80,7 +101,7 @@ def demo_public_key(country: str) -> bytes:
 
 def new_key(country: str) -> SigningKey:
     """A fresh random key pair for ``country``."""
-    return SigningKey(country, Ed25519PrivateKey.generate())
+    return SigningKey.from_seed(country, os.urandom(KEY_BYTES))
 
 
 def key_text(raw: bytes) -> str:
@@ -105,7 +126,7 @@ def parse_key(text: str | bytes) -> bytes:
 
 def signing_key(country: str, text: str | bytes) -> SigningKey:
     """A country's signing key from its stored private key."""
-    return SigningKey(country, Ed25519PrivateKey.from_private_bytes(parse_key(text)))
+    return SigningKey.from_seed(country, parse_key(text))
 
 
 def verify(public: bytes, signature: bytes, data: bytes) -> bool:
@@ -113,13 +134,7 @@ def verify(public: bytes, signature: bytes, data: bytes) -> bool:
     if len(signature) != SIGNATURE_BYTES or len(public) != KEY_BYTES:
         return False
     try:
-        _public_key(public).verify(signature, data)
-    except (InvalidSignature, ValueError):
+        nacl.bindings.crypto_sign_open(signature + data, public)
+    except (BadSignatureError, CryptoError, ValueError):
         return False
     return True
-
-
-@functools.lru_cache(maxsize=1024)
-def _public_key(raw: bytes) -> Ed25519PublicKey:
-    # Loading a key costs more than a verification; a network has a few dozen keys.
-    return Ed25519PublicKey.from_public_bytes(raw)
