@@ -6,6 +6,7 @@ import stat
 from typing import TYPE_CHECKING
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from fake_outbox import fake_country
 from typer.testing import CliRunner
 
@@ -137,12 +138,7 @@ async def test_the_copies_of_one_value_are_signed_once(monkeypatch: pytest.Monke
 
 
 def test_signatures_match_and_verify_with_openssl() -> None:
-    """libsodium's signature is OpenSSL's byte for byte, and each side verifies the other's."""
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import (  # noqa: PLC0415
-        Ed25519PrivateKey,
-        Ed25519PublicKey,
-    )
-
+    """Our (libsodium's) signature is OpenSSL's byte for byte; each verifies the other's."""
     ours = demo_key("GB")
     theirs = Ed25519PrivateKey.from_private_bytes(ours.seed)
     for data in (b"", b"an alert's value", bytes(range(256)) * 40):
