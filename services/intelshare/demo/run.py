@@ -175,9 +175,12 @@ async def run_demo(
                     rate=options.rate,
                     count=None,
                     stop=stop,
+                    # Countries do not send in step: each starts its own share of the
+                    # interval later, so no twelve alerts meet in one instant.
+                    offset=index / (options.rate * len(publishers)) if options.rate > 0 else 0.0,
                 )
             )
-            for p in publishers
+            for index, p in enumerate(publishers)
         ]
         stack.push_async_callback(_settle_tasks, sending)
         with contextlib.suppress(TimeoutError):

@@ -183,8 +183,13 @@ async def pump(  # noqa: C901 - one loop: read, check, enqueue, pace, and its sh
     stop: asyncio.Event,
     on_result: Callable[[PublishResult], None] | None = None,
     window: int = WINDOW,
+    offset: float = 0.0,
 ) -> int:
     """Publish from ``lines`` at ``rate`` per second (0: as fast as acknowledged).
+
+    ``offset``: seconds to wait before the first alert, so that senders started together
+    (the demo's countries) spread their sends over the interval instead of all sending at
+    the same instant.
 
     Up to ``window`` alerts are in flight (enqueued, not yet acknowledged); they are
     acknowledged and logged in the order they were read. Stops after ``count`` alerts, at
@@ -207,6 +212,8 @@ async def pump(  # noqa: C901 - one loop: read, check, enqueue, pace, and its sh
             if on_result is not None:
                 on_result(result)
 
+    if offset > 0:
+        await _pace(offset, stop, time.monotonic())
     settler = asyncio.create_task(settle_in_order(), name="pump-acks")
     interval = 1.0 / rate if rate > 0 else 0.0
     next_at = time.monotonic()
