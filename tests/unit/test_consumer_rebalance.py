@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, cast
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from intelshare.consumer.loop import _CatchUp, _current
+from intelshare.consumer.prefetch import Poll, fresh
 
 if TYPE_CHECKING:
     from aiokafka import AIOKafkaConsumer
@@ -56,16 +57,26 @@ def _consumer(*partitions: TopicPartition) -> AIOKafkaConsumer:
     return cast("AIOKafkaConsumer", Assigned(set(partitions)))
 
 
-def test_a_batch_polled_before_a_revocation_is_dropped_whole() -> None:
-    """Stale, nothing of the batch is handled, even from partitions assigned again."""
-    assert _current(_consumer(INBOX, RECEIPTS), _batch(INBOX, RECEIPTS), stale=True) == {}
+def test_a_poll_made_before_a_revocation_is_dropped_whole() -> None:
+    """Stale, nothing of the poll is handled, even from partitions assigned again."""
+    stale, current = Poll(_batch(INBOX, RECEIPTS), 0), Poll(_batch(RECEIPTS), 1)
+    assert fresh([stale], revocations=1) == {}
+    assert fresh([stale, current], revocations=1) == current.batch
+
+
+def test_polls_since_the_revocation_merge_in_order_per_partition() -> None:
+    """Two polls of one partition become one list, the older records first."""
+    first, second = _batch(INBOX), _batch(INBOX, RECEIPTS)
+    merged = fresh([Poll(first, 2), Poll(second, 2)], revocations=2)
+    assert merged == {INBOX: first[INBOX] + second[INBOX], RECEIPTS: second[RECEIPTS]}
+    assert first[INBOX] == [first[INBOX][0]]  # the polls themselves are left as they were
 
 
 def test_a_current_batch_keeps_only_partitions_still_assigned() -> None:
-    """Not stale, the records of partitions still assigned are handled, the others left."""
+    """The records of partitions still assigned are handled, the others left."""
     batch = _batch(INBOX, RECEIPTS)
-    assert _current(_consumer(INBOX), batch, stale=False) == {INBOX: batch[INBOX]}
-    assert _current(_consumer(INBOX, RECEIPTS), batch, stale=False) is batch
+    assert _current(_consumer(INBOX), batch) == {INBOX: batch[INBOX]}
+    assert _current(_consumer(INBOX, RECEIPTS), batch) is batch
 
 
 async def test_the_revocation_is_counted_before_the_batch_in_hand_finishes() -> None:

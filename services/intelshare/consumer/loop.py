@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Final
 from aiokafka import ConsumerRebalanceListener
 
 from intelshare.consumer.handlers import Handlers
+from intelshare.consumer.prefetch import Prefetch, fresh
 from intelshare.consumer.transactions import Transactions
 from intelshare.errors import IntelshareError
 from intelshare.network.model import (
@@ -248,32 +249,31 @@ class Consumer(Service):
                 restart handles it again).
         """
         consumer, transactions = self._require()
+        prefetch = Prefetch(
+            consumer,
+            revocations=lambda: self.revocations,
+            max_records=self._max_records,
+            poll_ms=self._poll_ms,
+        )
+        prefetch.start()
         try:
             while not stop.is_set():
-                committing = transactions.committing
-                batch = await consumer.getmany(
-                    timeout_ms=0 if committing else self._poll_ms, max_records=self._max_records
-                )
-                if committing and not batch:
-                    # Nothing fetched yet: let the transaction in flight finish first, so
-                    # what arrives meanwhile shares the next one (not one each).
-                    await transactions.settled()
-                    continue
-                polled_at = self.revocations
+                # Records are handled as soon as they are fetched, while the batch before
+                # them commits (Transactions.take waits for that commit before starting
+                # theirs): what arrives meanwhile is handled together, as one batch.
+                await prefetch.wait(self._poll_ms / 1000)
                 await self.state_reader.poll()
                 overdue = time.monotonic() >= self._next_overdue
-                if batch or overdue:
-                    async with self.batch_lock:
-                        current = _current(consumer, batch, stale=self.revocations != polled_at)
-                        await transactions.take(current, stop, overdue=overdue)
-                    if sum(map(len, batch.values())) < self._max_records:
-                        # Caught up: this batch's lines wait for its own transaction only.
-                        # (Behind, a full batch, the next is handled while this one commits:
-                        # at a steady rate that stretched each commit's round trips.)
-                        await transactions.settled()
+                async with self.batch_lock:
+                    # Taken under the lock: a rebalance counts its revocation before it
+                    # waits for the lock, so a poll made before it is seen as stale here.
+                    batch = fresh(prefetch.take(), self.revocations)
+                    if batch or overdue:
+                        await transactions.take(_current(consumer, batch), stop, overdue=overdue)
                 if overdue:
                     self._next_overdue = time.monotonic() + OVERDUE_EVERY
         finally:
+            await prefetch.stop()
             await transactions.settled()
 
     def _require(self) -> tuple[AIOKafkaConsumer, Transactions]:
@@ -282,17 +282,13 @@ class Consumer(Service):
         return self._consumer, self._transactions
 
 
-def _current(consumer: AIOKafkaConsumer, batch: Batch, *, stale: bool) -> Batch:
-    """The records of ``batch`` this process may still handle.
+def _current(consumer: AIOKafkaConsumer, batch: Batch) -> Batch:
+    """The records of ``batch`` from partitions still assigned to this process.
 
-    aiokafka returns no records while a rebalance is under way, so a batch is from the
-    assignment in force when the poll returned. If partitions were revoked since (``stale``),
-    none of it is handled: the partitions may have a new owner already, and the assignment
-    aiokafka installs after a revocation starts every partition, ours again or not, from its
-    committed offset, so nothing is lost. Otherwise only partitions still assigned count.
+    ``batch`` holds only polls made since the latest revocation (:func:`fresh`); aiokafka
+    returns no records while a rebalance is under way, so each poll is from the assignment in
+    force when it returned. Partitions given up since are left to their new owner.
     """
-    if stale:
-        return {}
     assigned = consumer.assignment()
     if all(tp in assigned for tp in batch):
         return batch

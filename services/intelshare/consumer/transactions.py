@@ -193,11 +193,6 @@ class Transactions:
         with contextlib.suppress(KafkaError, RuntimeError, IntelshareError):
             await asyncio.shield(self._producer.abort_transaction())
 
-    @property
-    def committing(self) -> bool:
-        """Whether a batch's transaction is in flight (or done, not yet waited for)."""
-        return self._committing is not None
-
     async def settled(self) -> None:
         """Wait until the batch in flight has committed and its lines are written.
 

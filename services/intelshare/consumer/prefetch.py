@@ -1,0 +1,133 @@
+"""Taking fetched records off aiokafka the moment they arrive, so that it keeps fetching.
+
+aiokafka sends no new fetch to a broker while records it fetched from there wait to be
+polled (for up to 100 ms, then it fetches the other partitions only). A consumer that polls
+only between batches (handle, wait for the transaction, poll) therefore leaves the fetcher
+idle most of the time at a steady rate, and each alert waits for the batch before it. A
+:class:`Prefetch` polls in a task of its own and keeps what it got, in order, until the
+consumer's loop takes it; a bounded amount, so a slow consumer still holds the fetcher back.
+
+Each poll is tagged with the number of rebalances begun when it returned: the loop drops the
+polls made before the latest revocation (:func:`fresh`), as it did with a batch in hand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+    from aiokafka import AIOKafkaConsumer
+
+    from intelshare.consumer.transactions import Batch
+
+
+@dataclass(frozen=True, slots=True)
+class Poll:
+    """What one ``getmany`` returned, and when."""
+
+    batch: Batch
+    """Records per partition, in offset order."""
+    revocations: int
+    """Rebalances begun (partitions revoked) when the poll returned."""
+
+
+class Prefetch:
+    """Polls ``consumer`` in the background into a bounded queue of :class:`Poll`."""
+
+    def __init__(
+        self,
+        consumer: AIOKafkaConsumer,
+        *,
+        revocations: Callable[[], int],
+        max_records: int,
+        poll_ms: int,
+    ) -> None:
+        """Poll up to ``max_records`` at a time; hold at most twice that before pausing."""
+        self._consumer = consumer
+        self._revocations = revocations
+        self._max_records = max_records
+        self._poll_ms = poll_ms
+        self._polls: deque[Poll] = deque()
+        self._held = 0
+        self._arrived = asyncio.Event()
+        self._room = asyncio.Event()
+        self._room.set()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Start polling (idempotent)."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._poll(), name="prefetch")
+
+    async def stop(self) -> None:
+        """Stop polling; what is held is dropped (never committed, so delivered again)."""
+        if self._task is not None:
+            task, self._task = self._task, None
+            task.cancel()
+            # Its failure, if it failed, was raised by wait() already.
+            await asyncio.wait({task})
+            if not task.cancelled():
+                task.exception()
+        self._polls.clear()
+        self._held = 0
+
+    async def wait(self, seconds: float) -> None:
+        """Return once a poll is held, or after ``seconds``.
+
+        Raises:
+            Exception: whatever the background ``getmany`` raised (a broker or ACL error).
+        """
+        task = self._task
+        if task is None:
+            raise RuntimeError("Prefetch is not started")
+        if not self._polls:
+            arrived = asyncio.ensure_future(self._arrived.wait())
+            try:
+                await asyncio.wait({arrived, task}, timeout=seconds, return_when="FIRST_COMPLETED")
+            finally:
+                arrived.cancel()
+        if task.done():
+            task.result()
+
+    def take(self) -> list[Poll]:
+        """Every poll held, oldest first, and make room for more."""
+        polls = list(self._polls)
+        self._polls.clear()
+        self._held = 0
+        self._arrived.clear()
+        self._room.set()
+        return polls
+
+    async def _poll(self) -> None:
+        consumer = self._consumer
+        while True:
+            await self._room.wait()
+            batch = await consumer.getmany(timeout_ms=self._poll_ms, max_records=self._max_records)
+            if not batch:
+                continue
+            self._polls.append(Poll(batch, self._revocations()))
+            self._held += sum(map(len, batch.values()))
+            if self._held >= 2 * self._max_records:
+                self._room.clear()
+            self._arrived.set()
+
+
+def fresh(polls: Iterable[Poll], revocations: int) -> Batch:
+    """The records of the polls made since the latest revocation, merged per partition.
+
+    A poll made before partitions were revoked is dropped whole: the partitions may have a
+    new owner already, and the assignment aiokafka installs after a revocation starts every
+    partition from its committed offset, so nothing is lost.
+    """
+    merged: Batch = {}
+    for poll in polls:
+        if poll.revocations != revocations:
+            continue
+        for tp, records in poll.batch.items():
+            merged.setdefault(tp, []).extend(records)
+    return merged
