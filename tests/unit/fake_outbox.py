@@ -138,8 +138,15 @@ class FakeCountry:
             serialized_value_size=len(value or b""),
             headers=list(headers.items()),
         )
-        await self.handlers.handle(record, kind)
-        await self.handlers.settle()
+        handlers = self.handlers
+        message = handlers.check(record, kind)
+        if message is not None:
+            await handlers.act(message, record, kind)
+        # What a batch's transaction does with its effects, without the transaction.
+        effects = handlers.take()
+        futures = await handlers.write(effects)
+        if futures:
+            handlers.written(effects, await handlers.outbox.confirmed(futures))
 
 
 def fake_country(country: str = "RS", network: Network | None = None) -> FakeCountry:

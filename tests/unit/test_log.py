@@ -98,17 +98,18 @@ def test_timestamps_have_milliseconds_and_z() -> None:
     )
 
 
-def test_held_events_are_written_only_on_release_with_their_own_time() -> None:
-    """hold() keeps lines back; release() writes them in order with the time they happened."""
+def test_held_events_are_written_only_when_asked_in_their_order() -> None:
+    """holding() keeps lines back; write() writes them in order, then lines go out again."""
     out = io.StringIO()
     log = EventLog(service="consumer", country="RS", output=out)
-    log.hold()
-    log.info("alert.received", alert_id="A")
-    log.warning("alert.rejected", alert_id="B")
+    held: Held = []
+    with log.holding(held):
+        log.info("alert.received", alert_id="A")
+        log.warning("alert.rejected", alert_id="B")
     held_at = [e for e in out.getvalue().splitlines() if e]
 
     assert held_at == []
-    assert log.release() == 2
+    assert log.write(held) == 2
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [(e["event"], e["level"]) for e in lines] == [
         ("alert.received", "info"),
@@ -118,14 +119,14 @@ def test_held_events_are_written_only_on_release_with_their_own_time() -> None:
     assert json.loads(out.getvalue().splitlines()[-1])["event"] == "consumer.stopped"
 
 
-def test_discarded_events_are_never_written() -> None:
-    """discard() drops what was held (an aborted transaction) and stops holding."""
+def test_events_held_and_never_written_are_dropped() -> None:
+    """Events held for an aborted transaction never reach the log; later lines do."""
     out = io.StringIO()
     log = EventLog(service="consumer", country="RS", output=out)
-    log.hold()
-    log.info("alert.received", alert_id="A")
+    with log.holding([]) as aborted:
+        log.info("alert.received", alert_id="A")
 
-    assert log.discard() == 1
+    assert len(aborted) == 1
     log.info("alert.received", alert_id="B")
     assert [json.loads(line)["alert_id"] for line in out.getvalue().splitlines()] == ["B"]
 
@@ -144,8 +145,8 @@ def test_events_held_in_a_block_are_kept_apart_and_written_when_asked() -> None:
 
     assert out.getvalue() == ""
     assert [event for _, event, _ in first] == ["alert.received", "receipt.sent"]
-    log.hold()
-    assert log.write(second) == 1
-    assert [json.loads(line)["alert_id"] for line in out.getvalue().splitlines()] == ["B"]
-    log.info("alert.received", alert_id="C")
-    assert len(out.getvalue().splitlines()) == 1
+    with log.holding([]):
+        assert log.write(second) == 1
+        assert [json.loads(line)["alert_id"] for line in out.getvalue().splitlines()] == ["B"]
+        log.info("alert.received", alert_id="C")
+        assert len(out.getvalue().splitlines()) == 1

@@ -143,12 +143,6 @@ class Handlers:
             "receipts": {"Receipt": self.on_receipt, "ConsentRequest": self.on_consent_request},
         }
 
-    async def handle(self, record: ConsumerRecord[bytes, bytes], kind: str) -> None:
-        """Decode, check and act on one message from the inbox or the receipts topic."""
-        message = self.check(record, kind)
-        if message is not None:
-            await self.act(message, record, kind)
-
     def check(self, record: ConsumerRecord[bytes, bytes], kind: str) -> Message | None:
         """Verify, decode and check one message; None when it was dead-lettered instead.
 
@@ -220,13 +214,6 @@ class Handlers:
         """
         for write, metadata in zip(effects.writes, acks, strict=False):
             write.then(metadata)
-
-    async def settle(self) -> None:
-        """Write what the handled messages caused and wait for every acknowledgement."""
-        effects = self.take()
-        futures = await self.write(effects)
-        if futures:
-            self.written(effects, await self.outbox.confirmed(futures))
 
     # --- inbox ----------------------------------------------------------------------------
 

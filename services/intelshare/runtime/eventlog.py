@@ -172,25 +172,6 @@ class EventLog:
         """Log an event at level error."""
         self._emit("error", event, fields)
 
-    def hold(self) -> None:
-        """Keep events back (stamped with their time) until :meth:`release` or :meth:`discard`.
-
-        The consumer holds its events while a Kafka transaction is open, so a line says only
-        what the broker has committed.
-        """
-        if self._held is None:
-            self._held = []
-
-    def release(self) -> int:
-        """Write the events held back, in order, and stop holding; returns how many."""
-        held, self._held = self._held or [], None
-        return self.write(held)
-
-    def discard(self) -> int:
-        """Drop the events held back (their transaction was aborted) and stop holding."""
-        held, self._held = self._held or [], None
-        return len(held)
-
     @contextlib.contextmanager
     def holding(self, held: Held) -> Iterator[Held]:
         """Inside the block, events are appended to ``held`` (stamped) instead of written.
