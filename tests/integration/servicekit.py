@@ -117,11 +117,18 @@ class Services:
             Publisher(settings, log=self.log("producer", country))
         )
 
-    async def consumer(self, country: str, **extra: Any) -> Consumer:
+    async def consumer(
+        self, country: str, *, verify_helper: bool = False, **extra: Any
+    ) -> Consumer:
         """A started Consumer for ``country``, running until the test's services close."""
         settings = settings_for(self.bootstrap, self.prefix, country, **extra)
         consumer = await self.stack.enter_async_context(
-            Consumer(settings, log=self.log("consumer", country), poll_ms=100)
+            Consumer(
+                settings,
+                log=self.log("consumer", country),
+                poll_ms=100,
+                verify_helper=verify_helper,
+            )
         )
         self.tasks.append(asyncio.create_task(consumer.run(self.stop)))
         return consumer

@@ -247,6 +247,34 @@ async def test_forged_and_tampered_copies_are_refused_by_their_proof(
     assert not net.events.named("alert.rejected")
 
 
+async def test_forgeries_in_a_backlog_checked_by_the_helper_process_are_refused(
+    kafka_bootstrap, topics, tmp_path
+):
+    """A backlog the helper process verifies ahead: its forgeries are refused by the same rules."""
+    inbox = alerts_topic("RS", topics)
+    genuine = alert()
+    signed = codec.encode(REGISTRY, "Alert", genuine)
+    tampered = signed[:-3] + bytes([signed[-3] ^ 1]) + signed[-2:]
+    async with services(kafka_bootstrap, topics, tmp_path) as net:
+        gb = await net.publisher("GB")
+        backlog = [alert() for _ in range(150)]
+        for number, record in enumerate(backlog):
+            await gb.publish(record)
+            if number == 70:  # forgeries in the middle of a large poll
+                await write_as(kafka_bootstrap, inbox, alert(), writer="MK")  # in GB's name
+                await write_as(kafka_bootstrap, inbox, genuine, writer="GB", value=tampered)
+        rs = await net.consumer("RS", verify_helper=True)
+        await net.events.wait("alert.received", len(backlog), country="RS")
+        dead = await net.events.wait("message.deadlettered", 2, country="RS")
+        assert still_running(net)
+    assert [e["rule"] for e in dead] == ["wrong-signer", "bad-signature"]
+    received = [e["alert_id"] for e in net.events.named("alert.received")]
+    assert received == [record["alert_id"] for record in backlog]
+    assert rs.handled == len(backlog) + 2
+    (stopped,) = net.events.named("consumer.stopped")
+    assert stopped["verified_ahead"] >= 64  # the helper did check this backlog
+
+
 async def test_a_keyed_network_takes_its_own_keys_and_refuses_demo_ones(
     kafka_bootstrap, topics, tmp_path
 ):

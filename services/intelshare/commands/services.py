@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from collections.abc import Coroutine
 from pathlib import Path
@@ -265,6 +266,14 @@ def consumer(
     client_config: ClientConfigOption = None,
     instance: InstanceOption = None,
     signing_key_file: SigningKeyFileOption = None,
+    verify_helper: Annotated[
+        bool,
+        typer.Option(
+            "--verify-helper/--no-verify-helper",
+            help="Check the signatures of large polls in a helper process while the last poll "
+            "is handled (on a machine with one core it is never used).",
+        ),
+    ] = True,
 ) -> None:
     """Receive COUNTRY's alerts and receipts: check, log, answer; until SIGTERM/SIGINT."""
     settings = _service_settings(
@@ -282,7 +291,8 @@ def consumer(
         clock_skew=clock_skew,
         instance=instance,
     )
-    _run(run_until_signalled(Consumer(settings)))
+    spare_core = (os.cpu_count() or 1) > 1
+    _run(run_until_signalled(Consumer(settings, verify_helper=verify_helper and spare_core)))
 
 
 def demo(

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from aiokafka.structs import ConsumerRecord, RecordMetadata
 
     from intelshare.consumer.inbox import Arrival
+    from intelshare.consumer.verifier import Proven
     from intelshare.contract.codec import Decoded
     from intelshare.network.model import Network
     from intelshare.producer.outbox import Outbox
@@ -132,6 +133,9 @@ class Handlers:
     ``max.message.bytes`` and the producer's request limit)."""
     effects: Effects = field(default_factory=Effects)
     """Writes waiting for acknowledgement."""
+    proven: Proven = field(default_factory=dict)
+    """Signatures of the batch in hand a :class:`~intelshare.consumer.verifier.Verifier`
+    checked already (set per batch; :meth:`check` verifies the rest itself)."""
     dispatch: dict[str, dict[str, Handler]] = field(init=False)
     """Per topic kind (``inbox``, ``receipts``), the handler of each schema name that belongs
     there; anything else is dead-lettered."""
@@ -156,7 +160,7 @@ class Handlers:
             if record.value is None:
                 raise DecodeError("the message has no value")
             # The origin proof first: nothing is decoded from a message nobody vouches for.
-            signer = proof.check_signature(self.network, raw_headers, record.value)
+            signer = proof.check_signature(self.network, raw_headers, record.value, self.proven)
             decoded = codec.decode(self.outbox.registry, record.value)
             if decoded.name not in self.dispatch[kind]:
                 raise InvalidMessage(f"a {decoded.schema_name} message does not belong on {kind}")
@@ -168,6 +172,7 @@ class Handlers:
                 decoded,
                 signer=signer,
                 receiver=self.country,
+                proven=self.proven,
             )
         except (IntelshareError, KeyError, TypeError, ValueError) as error:
             self._refuse(record, error, where)

@@ -29,8 +29,9 @@ from typing import TYPE_CHECKING, Final
 from aiokafka import ConsumerRebalanceListener
 
 from intelshare.consumer.handlers import Handlers
-from intelshare.consumer.prefetch import Prefetch, fresh
+from intelshare.consumer.prefetch import Prefetch, fresh, proven
 from intelshare.consumer.transactions import Transactions
+from intelshare.consumer.verifier import Verifier
 from intelshare.errors import IntelshareError
 from intelshare.network.model import (
     alerts_topic,
@@ -105,8 +106,13 @@ class Consumer(Service):
         clock: Callable[[], datetime] = _utcnow,
         max_records: int = 500,
         poll_ms: int = 250,
+        verify_helper: bool = False,
     ) -> None:
-        """Prepare (nothing connects until :meth:`start`)."""
+        """Prepare (nothing connects until :meth:`start`).
+
+        ``verify_helper``: check large polls' signatures in a helper process, one poll ahead
+        (:mod:`intelshare.consumer.verifier`); worth it when the process has a core to spare.
+        """
         super().__init__()
         self.settings = settings
         self.country, self.network = settings.country_network(network)
@@ -126,6 +132,7 @@ class Consumer(Service):
         self._outbox: Outbox | None = None
         self._handlers: Handlers | None = None
         self._transactions: Transactions | None = None
+        self._verifier = Verifier(self.network.public_key, log=self.log) if verify_helper else None
         self._next_overdue = 0.0
         self.batch_lock = asyncio.Lock()
         """Held while a batch is handled (a rebalance waits for it)."""
@@ -154,6 +161,8 @@ class Consumer(Service):
         return self.state_reader.state
 
     async def _start(self) -> None:
+        if self._verifier is not None:
+            await self._verifier.start()
         self._producer = await connect(
             # Receipts, state and dead letters of a batch are enqueued together: no linger.
             lambda: make_producer(
@@ -230,8 +239,11 @@ class Consumer(Service):
                 await self._audit.detach(self.log)
             if self._audit_producer is not None:
                 await self._audit_producer.stop()
+            if self._verifier is not None:
+                self._verifier.stop()
             if self._transactions is not None and self._consumer is not None:
-                self.log.info("consumer.stopped", handled=self.handled)
+                ahead = {} if self._verifier is None else {"verified_ahead": self._verifier.proven}
+                self.log.info("consumer.stopped", handled=self.handled, **ahead)
         finally:
             if self._owns_log:
                 self.log.close()
@@ -248,12 +260,13 @@ class Consumer(Service):
                 not commit (it is aborted: nothing of the batch is committed or logged, so a
                 restart handles it again).
         """
-        consumer, transactions = self._require()
+        consumer, handlers, transactions = self._require()
         prefetch = Prefetch(
             consumer,
             revocations=lambda: self.revocations,
             max_records=self._max_records,
             poll_ms=self._poll_ms,
+            verifier=self._verifier,
         )
         prefetch.start()
         try:
@@ -262,24 +275,28 @@ class Consumer(Service):
                 # them commits (Transactions.take waits for that commit before starting
                 # theirs): what arrives meanwhile is handled together, as one batch.
                 await prefetch.wait(self._poll_ms / 1000)
+                await prefetch.proofs()
                 await self.state_reader.poll()
                 overdue = time.monotonic() >= self._next_overdue
                 async with self.batch_lock:
                     # Taken under the lock: a rebalance counts its revocation before it
                     # waits for the lock, so a poll made before it is seen as stale here.
-                    batch = fresh(prefetch.take(), self.revocations)
+                    polls = prefetch.take()
+                    batch = fresh(polls, self.revocations)
+                    handlers.proven = proven(polls)
                     if batch or overdue:
                         await transactions.take(_current(consumer, batch), stop, overdue=overdue)
+                    handlers.proven = {}
                 if overdue:
                     self._next_overdue = time.monotonic() + OVERDUE_EVERY
         finally:
             await prefetch.stop()
             await transactions.settled()
 
-    def _require(self) -> tuple[AIOKafkaConsumer, Transactions]:
-        if self._consumer is None or self._transactions is None:
+    def _require(self) -> tuple[AIOKafkaConsumer, Handlers, Transactions]:
+        if self._consumer is None or self._handlers is None or self._transactions is None:
             raise RuntimeError("Consumer is not started")
-        return self._consumer, self._transactions
+        return self._consumer, self._handlers, self._transactions
 
 
 def _current(consumer: AIOKafkaConsumer, batch: Batch) -> Batch:

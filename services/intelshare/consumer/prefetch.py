@@ -9,6 +9,9 @@ consumer's loop takes it; a bounded amount, so a slow consumer still holds the f
 
 Each poll is tagged with the number of rebalances begun when it returned: the loop drops the
 polls made before the latest revocation (:func:`fresh`), as it did with a batch in hand.
+
+Given a :class:`~intelshare.consumer.verifier.Verifier`, a large poll's signatures go to its
+helper process as the poll arrives (:func:`proven` collects what came back).
 """
 
 from __future__ import annotations
@@ -16,7 +19,10 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from dataclasses import dataclass
+from itertools import chain
 from typing import TYPE_CHECKING
+
+from intelshare.consumer.verifier import MIN_RECORDS
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -24,6 +30,7 @@ if TYPE_CHECKING:
     from aiokafka import AIOKafkaConsumer
 
     from intelshare.consumer.transactions import Batch
+    from intelshare.consumer.verifier import Proven, Verifier
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +41,8 @@ class Poll:
     """Records per partition, in offset order."""
     revocations: int
     """Rebalances begun (partitions revoked) when the poll returned."""
+    proofs: asyncio.Future[Proven] | None = None
+    """Its signatures as a helper process checks them (none for a small poll)."""
 
 
 class Prefetch:
@@ -46,9 +55,15 @@ class Prefetch:
         revocations: Callable[[], int],
         max_records: int,
         poll_ms: int,
+        verifier: Verifier | None = None,
     ) -> None:
-        """Poll up to ``max_records`` at a time; hold at most twice that before pausing."""
+        """Poll up to ``max_records`` at a time; hold at most twice that before pausing.
+
+        ``verifier``: checks the signatures of each poll of at least
+        :data:`~intelshare.consumer.verifier.MIN_RECORDS` records in the background.
+        """
         self._consumer = consumer
+        self._verifier = verifier
         self._revocations = revocations
         self._max_records = max_records
         self._poll_ms = poll_ms
@@ -73,6 +88,9 @@ class Prefetch:
             await asyncio.wait({task})
             if not task.cancelled():
                 task.exception()
+        for poll in self._polls:
+            if poll.proofs is not None:
+                poll.proofs.cancel()
         self._polls.clear()
         self._held = 0
 
@@ -94,6 +112,12 @@ class Prefetch:
         if task.done():
             task.result()
 
+    async def proofs(self) -> None:
+        """Wait until the signatures of every poll held are checked (see :func:`proven`)."""
+        pending = [poll.proofs for poll in self._polls if poll.proofs and not poll.proofs.done()]
+        if pending:
+            await asyncio.wait(pending)
+
     def take(self) -> list[Poll]:
         """Every poll held, oldest first, and make room for more."""
         polls = list(self._polls)
@@ -110,8 +134,12 @@ class Prefetch:
             batch = await consumer.getmany(timeout_ms=self._poll_ms, max_records=self._max_records)
             if not batch:
                 continue
-            self._polls.append(Poll(batch, self._revocations()))
-            self._held += sum(map(len, batch.values()))
+            count = sum(map(len, batch.values()))
+            proofs = None
+            if self._verifier is not None and count >= MIN_RECORDS:
+                proofs = self._verifier.prove(chain.from_iterable(batch.values()))
+            self._polls.append(Poll(batch, self._revocations(), proofs))
+            self._held += count
             if self._held >= 2 * self._max_records:
                 self._room.clear()
             self._arrived.set()
@@ -131,3 +159,12 @@ def fresh(polls: Iterable[Poll], revocations: int) -> Batch:
         for tp, records in poll.batch.items():
             merged.setdefault(tp, []).extend(records)
     return merged
+
+
+def proven(polls: Iterable[Poll]) -> Proven:
+    """The signatures the helper found good in ``polls`` (those checked by now)."""
+    found: Proven = {}
+    for poll in polls:
+        if poll.proofs is not None and poll.proofs.done() and not poll.proofs.cancelled():
+            found.update(poll.proofs.result())
+    return found

@@ -1,0 +1,126 @@
+"""The signature helper process: a shortcut for exactly what it verified, never a verdict."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import TYPE_CHECKING
+
+import pytest
+from aiokafka.structs import ConsumerRecord
+
+from intelshare.consumer.proof import ProofError, check_signature
+from intelshare.consumer.verifier import Verifier, known
+from intelshare.contract.headers import HEADER_ORIGINATOR
+from intelshare.contract.signing import (
+    HEADER_ORIGIN_SIGNATURE,
+    HEADER_ORIGIN_VALUE,
+    HEADER_SIGNATURE,
+    HEADER_SIGNER,
+    demo_key,
+    demo_public_key,
+)
+from intelshare.network.model import default_network
+from intelshare.runtime.eventlog import EventLog
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+GENUINE = b"an alert GB wrote"
+TAMPERED = b"an alert GB never wrote"
+
+
+def record(value: bytes, *headers: tuple[str, bytes]) -> ConsumerRecord[bytes, bytes]:
+    """A fetched record with ``value`` and ``headers``."""
+    return ConsumerRecord(
+        topic="intel.alerts.RS",
+        partition=0,
+        offset=0,
+        timestamp=0,
+        timestamp_type=0,
+        key=None,
+        value=value,
+        checksum=None,
+        serialized_key_size=0,
+        serialized_value_size=len(value),
+        headers=headers,
+    )
+
+
+def signed(
+    writer: str, value: bytes, *, claimed: str | None = None
+) -> tuple[tuple[str, bytes], ...]:
+    """Headers of ``value`` signed by ``writer``, naming ``claimed`` (default ``writer``)."""
+    return (
+        (HEADER_SIGNER, (claimed or writer).encode()),
+        (HEADER_SIGNATURE, demo_key(writer).sign(value)),
+    )
+
+
+@pytest.fixture
+async def verifier() -> AsyncIterator[tuple[Verifier, io.StringIO]]:
+    """A started verifier with the default network's keys, and its log."""
+    out = io.StringIO()
+    helper = Verifier(
+        default_network().public_key,
+        log=EventLog(service="consumer", country="RS", fmt="json", output=out),
+    )
+    await helper.start()
+    try:
+        yield helper, out
+    finally:
+        helper.stop()
+
+
+async def test_only_good_signatures_by_known_keys_come_back(verifier) -> None:
+    """Forged, tampered, unsigned and unknown-signer records prove nothing; genuine ones do."""
+    helper, _ = verifier
+    genuine = signed("GB", GENUINE)
+    onward = (
+        *signed("MK", b"MK's onward copy"),
+        (HEADER_ORIGINATOR, b"GB"),
+        (HEADER_ORIGIN_VALUE, GENUINE),
+        (HEADER_ORIGIN_SIGNATURE, demo_key("GB").sign(GENUINE)),
+    )
+    records = [
+        record(GENUINE, *genuine),
+        record(TAMPERED, *genuine),  # GB's signature over other bytes
+        record(GENUINE, *signed("MK", GENUINE, claimed="GB")),  # MK signing in GB's name
+        record(GENUINE),
+        record(GENUINE, *signed("ZZ", GENUINE)),  # a signer outside the network
+        record(b"MK's onward copy", *onward),
+    ]
+    proven = await helper.prove(records)
+    assert proven == {
+        genuine[1][1]: (demo_public_key("GB"), GENUINE),
+        onward[1][1]: (demo_public_key("MK"), b"MK's onward copy"),
+    }
+    assert helper.proven == 2
+
+
+async def test_a_proven_signature_reused_on_other_bytes_is_still_refused(verifier) -> None:
+    """GB's genuine signature, proven in the same poll, does not vouch for tampered bytes."""
+    helper, _ = verifier
+    genuine = signed("GB", GENUINE)
+    proven = await helper.prove([record(GENUINE, *genuine)])
+    headers = dict(genuine)
+    assert known(proven, demo_public_key("GB"), headers[HEADER_SIGNATURE], GENUINE)
+    assert check_signature(default_network(), headers, GENUINE, proven) == "GB"
+    with pytest.raises(ProofError) as refused:
+        check_signature(default_network(), headers, TAMPERED, proven)
+    assert refused.value.rule == "bad-signature"
+
+
+async def test_a_dead_helper_proves_nothing_and_says_so_once(verifier) -> None:
+    """Killing the helper process leaves every signature to the consumer, with one warning."""
+    helper, out = verifier
+    pool = helper._pool  # the helper process is what this test attacks
+    assert pool is not None
+    for process in list(pool._processes.values()):
+        process.kill()
+        process.join()
+    genuine = record(GENUINE, *signed("GB", GENUINE))
+    assert await helper.prove([genuine]) == {}
+    assert await helper.prove([genuine]) == {}
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [line["event"] for line in lines] == ["consumer.verifier_failed"]
