@@ -118,7 +118,7 @@ class Services:
         )
 
     async def consumer(
-        self, country: str, *, verify_helper: bool = False, **extra: Any
+        self, country: str, *, crypto_helper: bool = False, **extra: Any
     ) -> Consumer:
         """A started Consumer for ``country``, running until the test's services close."""
         settings = settings_for(self.bootstrap, self.prefix, country, **extra)
@@ -127,7 +127,7 @@ class Services:
                 settings,
                 log=self.log("consumer", country),
                 poll_ms=100,
-                verify_helper=verify_helper,
+                crypto_helper=crypto_helper,
             )
         )
         self.tasks.append(asyncio.create_task(consumer.run(self.stop)))

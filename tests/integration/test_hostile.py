@@ -263,7 +263,7 @@ async def test_forgeries_in_a_backlog_checked_by_the_helper_process_are_refused(
             if number == 70:  # forgeries in the middle of a large poll
                 await write_as(kafka_bootstrap, inbox, alert(), writer="MK")  # in GB's name
                 await write_as(kafka_bootstrap, inbox, genuine, writer="GB", value=tampered)
-        rs = await net.consumer("RS", verify_helper=True)
+        rs = await net.consumer("RS", crypto_helper=True)
         await net.events.wait("alert.received", len(backlog), country="RS")
         dead = await net.events.wait("message.deadlettered", 2, country="RS")
         assert still_running(net)

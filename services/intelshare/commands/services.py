@@ -266,12 +266,12 @@ def consumer(
     client_config: ClientConfigOption = None,
     instance: InstanceOption = None,
     signing_key_file: SigningKeyFileOption = None,
-    verify_helper: Annotated[
+    crypto_helper: Annotated[
         bool,
         typer.Option(
-            "--verify-helper/--no-verify-helper",
-            help="Check the signatures of large polls in a helper process while the last poll "
-            "is handled (on a machine with one core it is never used).",
+            "--crypto-helper/--no-crypto-helper",
+            help="Check the signatures of large polls, and sign large batches' receipts, in a "
+            "helper process beside the consumer (on a machine with one core it is never used).",
         ),
     ] = True,
 ) -> None:
@@ -292,7 +292,7 @@ def consumer(
         instance=instance,
     )
     spare_core = (os.cpu_count() or 1) > 1
-    _run(run_until_signalled(Consumer(settings, verify_helper=verify_helper and spare_core)))
+    _run(run_until_signalled(Consumer(settings, crypto_helper=crypto_helper and spare_core)))
 
 
 def demo(

@@ -44,10 +44,10 @@ if TYPE_CHECKING:
     from aiokafka.structs import ConsumerRecord, RecordMetadata
 
     from intelshare.consumer.inbox import Arrival
-    from intelshare.consumer.verifier import Proven
     from intelshare.contract.codec import Decoded
     from intelshare.network.model import Network
     from intelshare.producer.outbox import Outbox
+    from intelshare.runtime.cryptohelper import Proven
     from intelshare.runtime.eventlog import EventLog
     from intelshare.state.entries import CountryState, Entry
 
@@ -134,7 +134,7 @@ class Handlers:
     effects: Effects = field(default_factory=Effects)
     """Writes waiting for acknowledgement."""
     proven: Proven = field(default_factory=dict)
-    """Signatures of the batch in hand a :class:`~intelshare.consumer.verifier.Verifier`
+    """Signatures of the batch in hand a :class:`~intelshare.runtime.cryptohelper.CryptoHelper`
     checked already (set per batch; :meth:`check` verifies the rest itself)."""
     dispatch: dict[str, dict[str, Handler]] = field(init=False)
     """Per topic kind (``inbox``, ``receipts``), the handler of each schema name that belongs
@@ -208,6 +208,7 @@ class Handlers:
         receipt was sent.
         """
         outbox = self.outbox
+        await outbox.presign([w.value for w in effects.writes])
         sends = [outbox.write(w.topic, w.key, w.value, w.headers) for w in effects.writes]
         sends += [outbox.write_state(entry) for entry in effects.state_entries]
         return await outbox.enqueue(sends)

@@ -31,7 +31,6 @@ from aiokafka import ConsumerRebalanceListener
 from intelshare.consumer.handlers import Handlers
 from intelshare.consumer.prefetch import Prefetch, fresh, proven
 from intelshare.consumer.transactions import Transactions
-from intelshare.consumer.verifier import Verifier
 from intelshare.errors import IntelshareError
 from intelshare.network.model import (
     alerts_topic,
@@ -41,6 +40,7 @@ from intelshare.network.model import (
 )
 from intelshare.producer.outbox import Outbox
 from intelshare.runtime.audit import AuditMirror
+from intelshare.runtime.cryptohelper import CryptoHelper
 from intelshare.runtime.eventlog import EventLog
 from intelshare.runtime.kafka import MAX_REQUEST_SIZE, connect, make_consumer, make_producer
 from intelshare.runtime.lifecycle import Service
@@ -106,12 +106,13 @@ class Consumer(Service):
         clock: Callable[[], datetime] = _utcnow,
         max_records: int = 500,
         poll_ms: int = 250,
-        verify_helper: bool = False,
+        crypto_helper: bool = False,
     ) -> None:
         """Prepare (nothing connects until :meth:`start`).
 
-        ``verify_helper``: check large polls' signatures in a helper process, one poll ahead
-        (:mod:`intelshare.consumer.verifier`); worth it when the process has a core to spare.
+        ``crypto_helper``: check large polls' signatures, and sign large batches' receipts, in
+        a helper process (:mod:`intelshare.runtime.cryptohelper`); worth it when the process
+        has a core to spare.
         """
         super().__init__()
         self.settings = settings
@@ -132,7 +133,9 @@ class Consumer(Service):
         self._outbox: Outbox | None = None
         self._handlers: Handlers | None = None
         self._transactions: Transactions | None = None
-        self._verifier = Verifier(self.network.public_key, log=self.log) if verify_helper else None
+        self._helper = (
+            CryptoHelper(self.network.public_key, log=self.log) if crypto_helper else None
+        )
         self._next_overdue = 0.0
         self.batch_lock = asyncio.Lock()
         """Held while a batch is handled (a rebalance waits for it)."""
@@ -161,8 +164,8 @@ class Consumer(Service):
         return self.state_reader.state
 
     async def _start(self) -> None:
-        if self._verifier is not None:
-            await self._verifier.start()
+        if self._helper is not None:
+            await self._helper.start()
         self._producer = await connect(
             # Receipts, state and dead letters of a batch are enqueued together: no linger.
             lambda: make_producer(
@@ -186,6 +189,7 @@ class Consumer(Service):
         self._outbox = Outbox.configured(
             self.settings, self.network, log=self.log, producer=self._producer, clock=self._clock
         )
+        self._outbox.helper = self._helper
         await self.state_reader.start()
         # Dead letters must fit both the topic and the producer's own request limit.
         deadletters = deadletter_topic(self.country, self.settings.topic_prefix)
@@ -239,10 +243,15 @@ class Consumer(Service):
                 await self._audit.detach(self.log)
             if self._audit_producer is not None:
                 await self._audit_producer.stop()
-            if self._verifier is not None:
-                self._verifier.stop()
+            if self._helper is not None:
+                self._helper.stop()
             if self._transactions is not None and self._consumer is not None:
-                ahead = {} if self._verifier is None else {"verified_ahead": self._verifier.proven}
+                helper = self._helper
+                ahead = (
+                    {}
+                    if helper is None
+                    else {"verified_ahead": helper.proven, "signed_ahead": helper.signed}
+                )
                 self.log.info("consumer.stopped", handled=self.handled, **ahead)
         finally:
             if self._owns_log:
@@ -266,7 +275,7 @@ class Consumer(Service):
             revocations=lambda: self.revocations,
             max_records=self._max_records,
             poll_ms=self._poll_ms,
-            verifier=self._verifier,
+            helper=self._helper,
         )
         prefetch.start()
         try:

@@ -10,7 +10,7 @@ consumer's loop takes it; a bounded amount, so a slow consumer still holds the f
 Each poll is tagged with the number of rebalances begun when it returned: the loop drops the
 polls made before the latest revocation (:func:`fresh`), as it did with a batch in hand.
 
-Given a :class:`~intelshare.consumer.verifier.Verifier`, a large poll's signatures go to its
+Given a :class:`~intelshare.runtime.cryptohelper.CryptoHelper`, a large poll's signatures go to its
 helper process as the poll arrives (:func:`proven` collects what came back).
 """
 
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from itertools import chain
 from typing import TYPE_CHECKING
 
-from intelshare.consumer.verifier import MIN_RECORDS
+from intelshare.runtime.cryptohelper import MIN_RECORDS
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from aiokafka import AIOKafkaConsumer
 
     from intelshare.consumer.transactions import Batch
-    from intelshare.consumer.verifier import Proven, Verifier
+    from intelshare.runtime.cryptohelper import CryptoHelper, Proven
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,15 +55,15 @@ class Prefetch:
         revocations: Callable[[], int],
         max_records: int,
         poll_ms: int,
-        verifier: Verifier | None = None,
+        helper: CryptoHelper | None = None,
     ) -> None:
         """Poll up to ``max_records`` at a time; hold at most twice that before pausing.
 
-        ``verifier``: checks the signatures of each poll of at least
-        :data:`~intelshare.consumer.verifier.MIN_RECORDS` records in the background.
+        ``helper``: checks the signatures of each poll of at least
+        :data:`~intelshare.runtime.cryptohelper.MIN_RECORDS` records in the background.
         """
         self._consumer = consumer
-        self._verifier = verifier
+        self._helper = helper
         self._revocations = revocations
         self._max_records = max_records
         self._poll_ms = poll_ms
@@ -136,8 +136,8 @@ class Prefetch:
                 continue
             count = sum(map(len, batch.values()))
             proofs = None
-            if self._verifier is not None and count >= MIN_RECORDS:
-                proofs = self._verifier.prove(chain.from_iterable(batch.values()))
+            if self._helper is not None and count >= MIN_RECORDS:
+                proofs = self._helper.prove(chain.from_iterable(batch.values()))
             self._polls.append(Poll(batch, self._revocations(), proofs))
             self._held += count
             if self._held >= 2 * self._max_records:

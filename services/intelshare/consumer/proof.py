@@ -16,7 +16,6 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from intelshare.consumer.inbox import sender_of
-from intelshare.consumer.verifier import known
 from intelshare.contract import codec
 from intelshare.contract.alerts import AlertHeader
 from intelshare.contract.headers import HEADER_ORIGINATOR
@@ -28,14 +27,15 @@ from intelshare.contract.signing import (
     verify,
 )
 from intelshare.errors import DecodeError, IntelshareError
+from intelshare.runtime.cryptohelper import known
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from intelshare.consumer.verifier import Proven
     from intelshare.contract.codec import Decoded
     from intelshare.contract.schemas import SchemaRegistry
     from intelshare.network.model import Network
+    from intelshare.runtime.cryptohelper import Proven
 
 
 class ProofRule(StrEnum):
@@ -70,7 +70,7 @@ def check_signature(
 ) -> str:
     """Verify the signature over the raw value; the signer's country code.
 
-    ``proven``: signatures a :class:`~intelshare.consumer.verifier.Verifier` checked already.
+    ``proven``: signatures a :class:`~intelshare.runtime.cryptohelper.CryptoHelper` checked already.
 
     Raises:
         ProofError: unsigned, unknown key, or a signature that does not verify.

@@ -85,10 +85,10 @@ PRODUCER_STOPPED: Final = "producer.stopped"
 CONSUMER_STARTED: Final = "consumer.started"
 """A consumer joined its group and is reading its inbox."""
 CONSUMER_STOPPED: Final = "consumer.stopped"
-"""A consumer stopped (``handled``: messages handled; ``verified_ahead``: signatures its
-helper process checked, when it has one)."""
-VERIFIER_FAILED: Final = "consumer.verifier_failed"
-"""A consumer's signature helper process failed (``reason``); it verifies everything itself."""
+"""A consumer stopped (``handled``: messages handled; with a crypto helper process,
+``verified_ahead`` and ``signed_ahead``: signatures it checked and made)."""
+HELPER_FAILED: Final = "consumer.helper_failed"
+"""A consumer's crypto helper process failed (``reason``); the consumer does its work itself."""
 COMMIT_FAILED: Final = "commit.failed"
 """Committing a batch's offsets failed (``error``); the batch will be read again."""
 BROKER_UNREACHABLE: Final = "broker.unreachable"
@@ -110,7 +110,7 @@ SERVICE_EVENTS: Final = frozenset(
         PRODUCER_STOPPED,
         CONSUMER_STARTED,
         CONSUMER_STOPPED,
-        VERIFIER_FAILED,
+        HELPER_FAILED,
         COMMIT_FAILED,
         BROKER_UNREACHABLE,
         BROKER_REACHABLE,

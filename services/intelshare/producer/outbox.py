@@ -27,6 +27,7 @@ from intelshare.contract.signing import HEADER_SIGNATURE, HEADER_SIGNER, demo_ke
 from intelshare.errors import EncodeError
 from intelshare.network.model import state_topic
 from intelshare.producer.results import handling_header
+from intelshare.runtime.cryptohelper import MIN_RECORDS
 from intelshare.runtime.refusals import kafka_failure
 from intelshare.state.entries import SentCopy, SentRecord, encode_entry
 
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from intelshare.contract.schemas import SchemaRegistry
     from intelshare.contract.signing import SigningKey
     from intelshare.network.model import Network
+    from intelshare.runtime.cryptohelper import CryptoHelper
     from intelshare.runtime.eventlog import EventLog
     from intelshare.runtime.settings import Settings
     from intelshare.state.entries import Entry
@@ -83,6 +85,9 @@ class Outbox:
         self.registry = registry or default_registry()
         self._clock = clock
         self._signed: tuple[bytes, bytes] | None = None
+        self.helper: CryptoHelper | None = None
+        """Signs large batches in a helper process (a consumer's); None: all signed here."""
+        self._presigned: dict[bytes, bytes] = {}
 
     @classmethod
     def configured(
@@ -198,11 +203,16 @@ class Outbox:
             raise kafka_failure(error, self.producer, "WRITE", topic) from error
         return future
 
+    async def presign(self, values: Sequence[bytes]) -> None:
+        """Have the helper sign ``values`` for the next :meth:`enqueue`, if enough to pay."""
+        if self.helper is not None and len(values) >= MIN_RECORDS:
+            self._presigned = await self.helper.sign(self.signer, values)
+
     def _signature(self, value: bytes) -> bytes:
         """The signature of ``value``: the copies of an alert are one value, signed once."""
         if self._signed is not None and self._signed[0] is value:
             return self._signed[1]
-        signature = self.signer.sign(value)
+        signature = self._presigned.get(value) or self.signer.sign(value)
         self._signed = (value, signature)
         return signature
 
@@ -229,7 +239,10 @@ class Outbox:
         Raises:
             BrokerUnavailable: one could not be enqueued.
         """
-        return [await send for send in sends]
+        try:
+            return [await send for send in sends]
+        finally:
+            self._presigned = {}
 
     async def confirmed(
         self, futures: Sequence[asyncio.Future[RecordMetadata]]

@@ -1,16 +1,19 @@
-"""The signature helper process: a shortcut for exactly what it verified, never a verdict."""
+"""The crypto helper process: a shortcut for exactly what it verified, and the same signatures."""
 
 from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
+import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 from aiokafka.structs import ConsumerRecord
 
 from intelshare.consumer.proof import ProofError, check_signature
-from intelshare.consumer.verifier import Verifier, known
 from intelshare.contract.headers import HEADER_ORIGINATOR
 from intelshare.contract.signing import (
     HEADER_ORIGIN_SIGNATURE,
@@ -21,6 +24,7 @@ from intelshare.contract.signing import (
     demo_public_key,
 )
 from intelshare.network.model import default_network
+from intelshare.runtime.cryptohelper import CryptoHelper, known
 from intelshare.runtime.eventlog import EventLog
 
 if TYPE_CHECKING:
@@ -58,10 +62,10 @@ def signed(
 
 
 @pytest.fixture
-async def verifier() -> AsyncIterator[tuple[Verifier, io.StringIO]]:
-    """A started verifier with the default network's keys, and its log."""
+async def crypto() -> AsyncIterator[tuple[CryptoHelper, io.StringIO]]:
+    """A started helper with the default network's keys, and its log."""
     out = io.StringIO()
-    helper = Verifier(
+    helper = CryptoHelper(
         default_network().public_key,
         log=EventLog(service="consumer", country="RS", fmt="json", output=out),
     )
@@ -72,9 +76,9 @@ async def verifier() -> AsyncIterator[tuple[Verifier, io.StringIO]]:
         helper.stop()
 
 
-async def test_only_good_signatures_by_known_keys_come_back(verifier) -> None:
+async def test_only_good_signatures_by_known_keys_come_back(crypto) -> None:
     """Forged, tampered, unsigned and unknown-signer records prove nothing; genuine ones do."""
-    helper, _ = verifier
+    helper, _ = crypto
     genuine = signed("GB", GENUINE)
     onward = (
         *signed("MK", b"MK's onward copy"),
@@ -98,9 +102,9 @@ async def test_only_good_signatures_by_known_keys_come_back(verifier) -> None:
     assert helper.proven == 2
 
 
-async def test_a_proven_signature_reused_on_other_bytes_is_still_refused(verifier) -> None:
+async def test_a_proven_signature_reused_on_other_bytes_is_still_refused(crypto) -> None:
     """GB's genuine signature, proven in the same poll, does not vouch for tampered bytes."""
-    helper, _ = verifier
+    helper, _ = crypto
     genuine = signed("GB", GENUINE)
     proven = await helper.prove([record(GENUINE, *genuine)])
     headers = dict(genuine)
@@ -111,9 +115,18 @@ async def test_a_proven_signature_reused_on_other_bytes_is_still_refused(verifie
     assert refused.value.rule == "bad-signature"
 
 
-async def test_a_dead_helper_proves_nothing_and_says_so_once(verifier) -> None:
+async def test_the_helper_signs_exactly_as_the_consumer_would(crypto) -> None:
+    """Ed25519 is deterministic: the helper's signatures are the key's own, byte for byte."""
+    helper, _ = crypto
+    values = [f"receipt {n}".encode() for n in range(3)]
+    key = demo_key("RS")
+    assert await helper.sign(key, values) == {value: key.sign(value) for value in values}
+    assert helper.signed == 3
+
+
+async def test_a_dead_helper_proves_nothing_and_says_so_once(crypto) -> None:
     """Killing the helper process leaves every signature to the consumer, with one warning."""
-    helper, out = verifier
+    helper, out = crypto
     pool = helper._pool  # the helper process is what this test attacks
     assert pool is not None
     for process in list(pool._processes.values()):
@@ -122,5 +135,47 @@ async def test_a_dead_helper_proves_nothing_and_says_so_once(verifier) -> None:
     genuine = record(GENUINE, *signed("GB", GENUINE))
     assert await helper.prove([genuine]) == {}
     assert await helper.prove([genuine]) == {}
+    assert await helper.sign(demo_key("RS"), [GENUINE]) == {}
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
-    assert [line["event"] for line in lines] == ["consumer.verifier_failed"]
+    assert [line["event"] for line in lines] == ["consumer.helper_failed"]
+
+
+HOLDER = """
+import asyncio, io, sys
+from intelshare.runtime.cryptohelper import CryptoHelper
+from intelshare.runtime.eventlog import EventLog
+
+async def main():
+    log = EventLog(service="consumer", country="RS", output=io.StringIO())
+    helper = CryptoHelper(lambda code: None, log=log)
+    await helper.start()
+    print(*helper._pool._processes, flush=True)
+    await asyncio.sleep(600)
+
+asyncio.run(main())
+"""
+
+
+def test_the_helper_ends_when_its_consumer_is_killed() -> None:
+    """Kill -9 on the consumer leaves no helper process behind."""
+    with subprocess.Popen(
+        [sys.executable, "-c", HOLDER], stdout=subprocess.PIPE, text=True
+    ) as holder:
+        try:
+            assert holder.stdout is not None
+            (pid,) = map(int, holder.stdout.readline().split())
+            assert _alive(pid)
+        finally:
+            holder.kill()
+    deadline = time.monotonic() + 30
+    while _alive(pid):
+        assert time.monotonic() < deadline, f"helper {pid} outlived its consumer"
+        time.sleep(0.1)
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, dead but not yet reaped, counts as ended)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text(encoding="ascii").split(") ")[-1][0] != "Z"
+    except FileNotFoundError:
+        return False

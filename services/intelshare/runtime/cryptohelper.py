@@ -1,25 +1,36 @@
-"""Verifying a poll's signatures in a helper process while the consumer handles the last one.
+"""Checking and making Ed25519 signatures in a helper process, beside the event loop.
 
-Ed25519 verification is the largest single cost of handling a message (~60 µs of ~350), and
-Python runs one thread at a time, so the consumer's second core stood idle while it drained
-a backlog. A :class:`Verifier` sends the signatures of each large poll (value, signature,
-the claimed signer's public key) to a helper process as the poll arrives; by the time the
-consumer reaches those records their signatures are usually checked.
+Verifying a signature is the largest single cost of handling a message (~60 µs of ~350) and
+signing a receipt the next (~25), and Python runs one thread at a time, so a consumer
+draining a backlog left the machine's second core idle. A :class:`CryptoHelper` sends the
+signatures of each large poll (value, signature, the claimed signer's public key) to a helper
+process as the poll arrives, and a large batch's receipts to be signed there while the
+consumer handles the next batch.
 
-What it returns is only a shortcut, never a verdict: :data:`Proven` maps a signature that
-verified to the exact public key and value it verified over, and
+What :meth:`CryptoHelper.prove` returns is only a shortcut, never a verdict: :data:`Proven`
+maps a signature that verified to the exact public key and value it verified over, and
 :func:`intelshare.consumer.proof.check_signature` skips its own check only for that same
-triple. Anything else (a poll below :data:`MIN_RECORDS`, a signature that failed, a proof
-not back yet, a helper that died) is verified in the consumer as before, so a forged or
-tampered record is refused by the same rule either way.
+triple (:func:`known`). Anything else (a small poll, a signature that failed, a proof not
+back yet, a helper that died) is verified in the consumer as before, so a forged or tampered
+record is refused by the same rule either way. Signatures made in the helper are the same
+bytes the consumer would make (Ed25519 is deterministic).
+
+The helper ignores Ctrl-C (the consumer stops it once its batch is done) and exits by itself
+if the consumer dies (``kill -9``), so it never outlives it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
+import signal
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, TypeVar
+
+import nacl.bindings
 
 from intelshare.contract import events
 from intelshare.contract.headers import HEADER_ORIGINATOR
@@ -28,6 +39,7 @@ from intelshare.contract.signing import (
     HEADER_ORIGIN_VALUE,
     HEADER_SIGNATURE,
     HEADER_SIGNER,
+    SIGNATURE_BYTES,
     verify,
 )
 
@@ -36,6 +48,7 @@ if TYPE_CHECKING:
 
     from aiokafka.structs import ConsumerRecord
 
+    from intelshare.contract.signing import SigningKey
     from intelshare.runtime.eventlog import EventLog
 
 Proven = dict[bytes, tuple[bytes, bytes]]
@@ -45,8 +58,12 @@ Item = tuple[bytes, bytes, bytes]
 """What the helper checks: public key, signature, value."""
 
 MIN_RECORDS: Final = 64
-"""Smaller polls are verified in the consumer: a steady trickle gains nothing from a round
-trip to another process, and a poll this small is quick to check anyway."""
+"""Smaller polls and batches stay in the consumer: a steady trickle gains nothing from a
+round trip to another process, and so few signatures are quick anyway."""
+
+_PARENT_CHECK_SECONDS: Final = 1.0
+
+T = TypeVar("T")
 
 
 def verify_all(items: list[Item]) -> list[bool]:
@@ -54,8 +71,25 @@ def verify_all(items: list[Item]) -> list[bool]:
     return [verify(public, signature, value) for public, signature, value in items]
 
 
-class Verifier:
-    """A helper process that checks polls' signatures ahead of the consumer."""
+def sign_all(secret: bytes, values: list[bytes]) -> list[bytes]:
+    """The signature of each value by ``secret`` (run in the helper process)."""
+    return [nacl.bindings.crypto_sign(value, secret)[:SIGNATURE_BYTES] for value in values]
+
+
+def _helper_started(parent: int) -> None:
+    """In the helper: leave Ctrl-C to the consumer, and end with it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(_PARENT_CHECK_SECONDS)
+        os._exit(0)  # the consumer is gone: nobody will ask for anything again
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+class CryptoHelper:
+    """A helper process that checks polls' signatures and signs batches for a consumer."""
 
     def __init__(self, public_key: Callable[[str], bytes | None], *, log: EventLog) -> None:
         """Look keys up with ``public_key`` (the network's); report a failed helper to ``log``."""
@@ -64,12 +98,17 @@ class Verifier:
         self._pool: ProcessPoolExecutor | None = None
         self.proven = 0
         """Signatures the helper found good so far."""
+        self.signed = 0
+        """Values the helper signed so far."""
 
     async def start(self) -> None:
         """Start the helper process and wait until it answers."""
-        # spawn, not fork: the consumer has threads (aiokafka's resolver) by then.
+        # spawn, not fork: the consumer may have threads by then (aiokafka's resolver).
         self._pool = ProcessPoolExecutor(
-            max_workers=1, mp_context=multiprocessing.get_context("spawn")
+            max_workers=1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_helper_started,
+            initargs=(os.getpid(),),
         )
         await asyncio.wrap_future(self._pool.submit(verify_all, []))
 
@@ -79,24 +118,12 @@ class Verifier:
         Never fails: a helper that died (or was never started) proves nothing, and the
         consumer then verifies everything itself.
         """
-        loop = asyncio.get_running_loop()
         items = [item for record in records for item in self._items(record.headers, record.value)]
-        if self._pool is None or not items:
-            done: asyncio.Future[Proven] = loop.create_future()
-            done.set_result({})
-            return done
-        try:
-            checked = asyncio.wrap_future(self._pool.submit(verify_all, items))
-        except RuntimeError as error:  # a broken or shut-down pool refuses new work
-            self._failed(error)
-            return self.prove(())
-        return asyncio.ensure_future(self._collect(items, checked))
+        return asyncio.ensure_future(self._proven(items))
 
-    async def _collect(self, items: list[Item], checked: asyncio.Future[list[bool]]) -> Proven:
-        try:
-            verdicts = await checked
-        except Exception as error:  # noqa: BLE001 - any helper failure means "verify here"
-            self._failed(error)
+    async def _proven(self, items: list[Item]) -> Proven:
+        verdicts = await self._run(verify_all, items) if items else None
+        if verdicts is None:
             return {}
         found = {
             signature: (public, value)
@@ -105,6 +132,26 @@ class Verifier:
         }
         self.proven += len(found)
         return found
+
+    async def sign(self, key: SigningKey, values: Sequence[bytes]) -> dict[bytes, bytes]:
+        """Each value's signature by ``key``, made in the helper; empty if it failed."""
+        signatures = await self._run(sign_all, key.secret, list(values)) if values else None
+        if signatures is None:
+            return {}
+        self.signed += len(signatures)
+        return dict(zip(values, signatures, strict=True))
+
+    async def _run(self, work: Callable[..., T], *args: object) -> T | None:
+        """``work(*args)`` in the helper; None (and the helper retired) if it failed."""
+        if self._pool is None:
+            return None
+        try:
+            return await asyncio.wrap_future(self._pool.submit(work, *args))
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # noqa: BLE001 - any helper failure means "do it here"
+            self._failed(error)
+            return None
 
     def _items(
         self, headers: Sequence[tuple[str, bytes | None]] | None, value: bytes | None
@@ -136,9 +183,9 @@ class Verifier:
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._pool = None
         self._log.warning(
-            events.VERIFIER_FAILED,
+            events.HELPER_FAILED,
             reason=str(error) or type(error).__name__,
-            then="signatures are verified in the consumer process from now on",
+            then="signatures are checked and made in the consumer process from now on",
         )
 
     def stop(self) -> None:
