@@ -121,13 +121,16 @@ class EventLog:
         self._owned: IO[str] | None = None
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._owned = path.open("a", encoding="utf-8", buffering=1)
+            # Block-buffered: every path flushes (a line, or a committed batch at once).
+            self._owned = path.open("a", encoding="utf-8")
         stream: Any = self._owned or output or sys.stdout
         self._stream = stream
         self._pretty = fmt == "pretty" or (fmt == "auto" and stream.isatty())
         self._listeners: list[Callable[[EventDict], None]] = []
         self._sink: AuditSink | None = None
         self._held: Held | None = None
+        self._flush_each = True
+        """Flush after each line (off while :meth:`write` writes a batch)."""
         self._logger = structlog.BoundLogger(
             structlog.WriteLogger(stream),
             processors=[
@@ -189,11 +192,14 @@ class EventLog:
     def write(self, held: Held) -> int:
         """Write events held back, in order, now (even while holding); returns how many."""
         previous, self._held = self._held, None
+        self._flush_each = False  # one flush for the batch: a line each was a write(2) each
         try:
             for level, event, fields in held:
                 self._emit(level, event, fields)
         finally:
             self._held = previous
+            self._flush_each = True
+            self._stream.flush()
         return len(held)
 
     def _emit(self, level: str, event: str, fields: dict[str, Any]) -> None:
@@ -216,7 +222,8 @@ class EventLog:
         record.update({k: v for k, v in fields.items() if v is not None and k not in common})
         line = self._share(record, event_json(record))
         self._stream.write(line + "\n")
-        self._stream.flush()
+        if self._flush_each:
+            self._stream.flush()
 
     def close(self) -> None:
         """Close the log file this log opened (standard output stays open)."""
