@@ -270,6 +270,7 @@ def consumer(
         bool,
         typer.Option(
             "--crypto-helper/--no-crypto-helper",
+            envvar="INTELSHARE_CRYPTO_HELPER",
             help="Check the signatures of large polls, and sign large batches' receipts, in a "
             "helper process beside the consumer (on a machine with one core it is never used).",
         ),
