@@ -10,12 +10,14 @@ import pytest
 from aiokafka.errors import TopicAuthorizationFailedError
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
-from intelshare.consumer.prefetch import Prefetch, fresh
+from intelshare.consumer.prefetch import Prefetch, fresh, proven
+from intelshare.runtime.cryptohelper import MIN_RECORDS
 
 if TYPE_CHECKING:
     from aiokafka import AIOKafkaConsumer
 
     from intelshare.consumer.transactions import Batch
+    from intelshare.runtime.cryptohelper import CryptoHelper, Proven
 
 INBOX = TopicPartition("intel.alerts.RS", 0)
 
@@ -69,13 +71,25 @@ class Scripted:
         return item
 
 
-def _prefetch(consumer: Scripted, *, revoked: list[int], max_records: int = 2) -> Prefetch:
+def _prefetch(
+    consumer: Scripted, *, revoked: list[int], max_records: int = 2, helper: object = None
+) -> Prefetch:
     return Prefetch(
         cast("AIOKafkaConsumer", consumer),
         revocations=lambda: revoked[0],
         max_records=max_records,
         poll_ms=20,
+        helper=cast("CryptoHelper | None", helper),
     )
+
+
+class Stalled:
+    """A crypto helper that never answers."""
+
+    def prove(self, records: object) -> asyncio.Future[Proven]:
+        """A proof that never comes."""
+        del records
+        return asyncio.get_running_loop().create_future()
 
 
 async def test_records_are_taken_off_the_consumer_as_they_arrive() -> None:
@@ -129,6 +143,20 @@ async def test_the_pollers_error_reaches_the_loop() -> None:
     consumer.fetched.put_nowait(TopicAuthorizationFailedError())
     with pytest.raises(TopicAuthorizationFailedError):
         await prefetch.wait(1.0)
+    await prefetch.stop()
+
+
+async def test_a_stalled_helper_delays_a_large_poll_only_by_the_limit() -> None:
+    """No answer from the helper: the poll is taken after the limit, with nothing proven."""
+    consumer = Scripted()
+    prefetch = _prefetch(consumer, revoked=[0], max_records=MIN_RECORDS, helper=Stalled())
+    prefetch.start()
+    consumer.fetched.put_nowait(_records(*range(MIN_RECORDS)))
+    await prefetch.wait(1.0)
+    await asyncio.wait_for(prefetch.proofs(limit=0.05), 1.0)
+    polls = prefetch.take()
+    assert len(fresh(polls, 0)[INBOX]) == MIN_RECORDS
+    assert proven(polls) == {}
     await prefetch.stop()
 
 

@@ -20,9 +20,12 @@ import asyncio
 from collections import deque
 from dataclasses import dataclass
 from itertools import chain
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from intelshare.runtime.cryptohelper import MIN_RECORDS
+
+PROOF_WAIT: Final = 1.0
+"""Seconds the loop waits for the helper's answer about a poll (a poll of 500 takes it ~30 ms)."""
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -112,11 +115,15 @@ class Prefetch:
         if task.done():
             task.result()
 
-    async def proofs(self) -> None:
-        """Wait until the signatures of every poll held are checked (see :func:`proven`)."""
+    async def proofs(self, limit: float = PROOF_WAIT) -> None:
+        """Wait until the signatures of every poll held are checked (see :func:`proven`).
+
+        At most ``limit`` seconds: a stalled helper never stalls the consumer, which then
+        checks what is not back itself.
+        """
         pending = [poll.proofs for poll in self._polls if poll.proofs and not poll.proofs.done()]
         if pending:
-            await asyncio.wait(pending)
+            await asyncio.wait(pending, timeout=limit)
 
     def take(self) -> list[Poll]:
         """Every poll held, oldest first, and make room for more."""
