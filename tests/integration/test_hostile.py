@@ -83,6 +83,12 @@ async def write_as(
         await producer.stop()
 
 
+def tampered_bytes(record: dict[str, Any]) -> bytes:
+    """``record`` encoded, with one bit of its body flipped (its signature no longer holds)."""
+    signed = codec.encode(REGISTRY, "Alert", record)
+    return signed[:-3] + bytes([signed[-3] ^ 1]) + signed[-2:]
+
+
 def still_running(net: Any) -> bool:
     """Whether every consumer task of the test is still running."""
     return all(not task.done() for task in net.tasks)
@@ -216,8 +222,7 @@ async def test_forged_and_tampered_copies_are_refused_by_their_proof(
     """MK writes in GB's name, revokes GB's alert, tampers a byte, reuses GB's proof: refused."""
     inbox = alerts_topic("RS", topics)
     genuine = alert()
-    signed = codec.encode(REGISTRY, "Alert", genuine)
-    tampered = signed[:-3] + bytes([signed[-3] ^ 1]) + signed[-2:]
+    tampered = tampered_bytes(genuine)
     other = codec.encode(REGISTRY, "Alert", {**genuine, "summary": "Another story entirely."})
     async with services(kafka_bootstrap, topics, tmp_path) as net:
         await net.consumer("RS")
@@ -253,8 +258,7 @@ async def test_forgeries_in_a_backlog_checked_by_the_helper_process_are_refused(
     """A backlog the helper process verifies ahead: its forgeries are refused by the same rules."""
     inbox = alerts_topic("RS", topics)
     genuine = alert()
-    signed = codec.encode(REGISTRY, "Alert", genuine)
-    tampered = signed[:-3] + bytes([signed[-3] ^ 1]) + signed[-2:]
+    tampered = tampered_bytes(genuine)
     async with services(kafka_bootstrap, topics, tmp_path) as net:
         gb = await net.publisher("GB")
         backlog = [alert() for _ in range(150)]

@@ -30,8 +30,6 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from typing import TYPE_CHECKING, Final, TypeVar
 
-import nacl.bindings
-
 from intelshare.contract import events
 from intelshare.contract.headers import HEADER_ORIGINATOR
 from intelshare.contract.signing import (
@@ -39,7 +37,6 @@ from intelshare.contract.signing import (
     HEADER_ORIGIN_VALUE,
     HEADER_SIGNATURE,
     HEADER_SIGNER,
-    SIGNATURE_BYTES,
     verify,
 )
 
@@ -71,9 +68,9 @@ def verify_all(items: list[Item]) -> list[bool]:
     return [verify(public, signature, value) for public, signature, value in items]
 
 
-def sign_all(secret: bytes, values: list[bytes]) -> list[bytes]:
-    """The signature of each value by ``secret`` (run in the helper process)."""
-    return [nacl.bindings.crypto_sign(value, secret)[:SIGNATURE_BYTES] for value in values]
+def sign_all(key: SigningKey, values: list[bytes]) -> list[bytes]:
+    """The signature of each value by ``key`` (run in the helper process)."""
+    return [key.sign(value) for value in values]
 
 
 def _helper_started(parent: int) -> None:
@@ -135,7 +132,7 @@ class CryptoHelper:
 
     async def sign(self, key: SigningKey, values: Sequence[bytes]) -> dict[bytes, bytes]:
         """Each value's signature by ``key``, made in the helper; empty if it failed."""
-        signatures = await self._run(sign_all, key.secret, list(values)) if values else None
+        signatures = await self._run(sign_all, key, list(values)) if values else None
         if signatures is None:
             return {}
         self.signed += len(signatures)
