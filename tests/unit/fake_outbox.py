@@ -59,6 +59,33 @@ class Sent:
     headers: dict[str, bytes]
 
 
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """Where a record sits in its batch (what aiokafka's builder returns)."""
+
+    offset: int
+
+
+@dataclass
+class FakeBatch:
+    """A batch builder that keeps its records."""
+
+    records: list[tuple[bytes | None, bytes, list[tuple[str, bytes]]]] = field(default_factory=list)
+
+    def append(
+        self,
+        *,
+        timestamp: int | None,
+        key: bytes | None,
+        value: bytes,
+        headers: list[tuple[str, bytes]],
+    ) -> Placed:
+        """Keep one record; its place in the batch."""
+        del timestamp
+        self.records.append((key, value, headers))
+        return Placed(len(self.records) - 1)
+
+
 @dataclass(kw_only=True)
 class FakeProducer:
     """Keeps every record sent and acknowledges it at once with increasing offsets."""
@@ -82,6 +109,27 @@ class FakeProducer:
         self.offsets[topic] = offset + 1
         future: asyncio.Future[RecordMetadata] = asyncio.get_running_loop().create_future()
         future.set_result(RecordMetadata(topic, 0, TopicPartition(topic, 0), offset, -1, 0, 0))
+        return future
+
+    async def partitions_for(self, topic: str) -> set[int]:
+        """Every topic has one partition."""
+        del topic
+        return {0}
+
+    def create_batch(self) -> FakeBatch:
+        """An empty batch for :meth:`send_batch`."""
+        return FakeBatch()
+
+    async def send_batch(
+        self, batch: FakeBatch, topic: str, *, partition: int
+    ) -> asyncio.Future[RecordMetadata]:
+        """Record each write of ``batch``; the future (the first offset) is already resolved."""
+        assert partition == 0
+        first = self.offsets.get(topic, 0)
+        for key, value, headers in batch.records:
+            await self.send(topic, value, key=key, headers=headers)
+        future: asyncio.Future[RecordMetadata] = asyncio.get_running_loop().create_future()
+        future.set_result(RecordMetadata(topic, 0, TopicPartition(topic, 0), first, -1, 0, 0))
         return future
 
     def taking(self, topic: str) -> None:

@@ -130,7 +130,7 @@ async def test_the_copies_of_one_value_are_signed_once(monkeypatch: pytest.Monke
     outbox = country.handlers.outbox
     alert, receipt = b"one alert's bytes", b"a receipt's bytes"
     for topic, value in (("intel.alerts.RS", alert), ("intel.alerts.MK", alert), ("r", receipt)):
-        await outbox.write(topic, "case", value, [])
+        await outbox.enqueue([outbox.record(topic, "case", value, [])])
     assert signed == [alert, receipt]
     signatures = [sent.headers[HEADER_SIGNATURE] for sent in country.producer.sent]
     assert signatures[0] == signatures[1] != signatures[2]

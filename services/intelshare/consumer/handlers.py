@@ -11,8 +11,9 @@ once the receipt is really written), plus state entries written after those.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
@@ -38,7 +39,6 @@ from intelshare.runtime.topics import BROKER_MAX_MESSAGE_BYTES
 from intelshare.state.entries import ConsentEntry, InboxEntry, OverdueMark, ReceiptMark
 
 if TYPE_CHECKING:
-    import asyncio
     from datetime import datetime, timedelta
 
     from aiokafka.structs import ConsumerRecord, RecordMetadata
@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from intelshare.contract.codec import Decoded
     from intelshare.network.model import Network
     from intelshare.producer.outbox import Outbox
+    from intelshare.runtime.batches import Ack
     from intelshare.runtime.cryptohelper import Proven
     from intelshare.runtime.eventlog import EventLog
     from intelshare.state.entries import CountryState, Entry
@@ -200,7 +201,17 @@ class Handlers:
         effects, self.effects = self.effects, Effects()
         return effects
 
-    async def write(self, effects: Effects) -> list[asyncio.Future[RecordMetadata]]:
+    def sign_ahead(self, effects: Effects) -> asyncio.Future[dict[bytes, bytes]]:
+        """Start signing ``effects``' records (in the helper, if it pays) for :meth:`write`.
+
+        Started as soon as a batch is handled, so the signatures are made while the batch
+        before it commits, not after.
+        """
+        return asyncio.ensure_future(self.outbox.presign([w.value for w in effects.writes]))
+
+    async def write(
+        self, effects: Effects, presigned: Mapping[bytes, bytes] | None = None
+    ) -> list[Ack]:
         """Enqueue ``effects``' records, then its state entries; their acknowledgements.
 
         Receipts, dead letters and state entries are enqueued together (one round trip): the
@@ -208,10 +219,12 @@ class Handlers:
         receipt was sent.
         """
         outbox = self.outbox
-        await outbox.presign([w.value for w in effects.writes])
-        sends = [outbox.write(w.topic, w.key, w.value, w.headers) for w in effects.writes]
-        sends += [outbox.write_state(entry) for entry in effects.state_entries]
-        return await outbox.enqueue(sends)
+        records = [
+            outbox.record(w.topic, w.key, w.value, w.headers, presigned=presigned)
+            for w in effects.writes
+        ]
+        records += [outbox.state_record(entry) for entry in effects.state_entries]
+        return await outbox.enqueue(records)
 
     def written(self, effects: Effects, acks: list[RecordMetadata]) -> None:
         """Run the follow-ups (``receipt.sent``, ``message.deadlettered``) of ``effects``.

@@ -24,7 +24,7 @@ import asyncio
 import contextlib
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 
     from intelshare.consumer.handlers import Handlers, Message
     from intelshare.runtime.eventlog import EventLog, Held
+
+YIELD_EVERY: Final = 8
+"""Messages handled between two turns of the event loop (see :meth:`Transactions._handle`)."""
 
 Batch = dict[TopicPartition, list["ConsumerRecord[bytes, bytes]"]]
 """What one poll returned: records per partition."""
@@ -57,6 +60,8 @@ class Handled:
     """Messages handled."""
     begun: bool = False
     """Its transaction was begun before it was handled (its handlers wrote at once)."""
+    signing: asyncio.Future[dict[bytes, bytes]] | None = None
+    """Its records' signatures, being made (:meth:`Handlers.sign_ahead`)."""
 
     @property
     def empty(self) -> bool:
@@ -117,6 +122,7 @@ class Transactions:
                 raise
             handled.effects = self._handlers.take()
             if not handled.empty:
+                handled.signing = self._handlers.sign_ahead(handled.effects)
                 await self.settled()
                 self._committing = asyncio.create_task(self._commit(handled), name="commit")
             if not records:
@@ -153,6 +159,9 @@ class Transactions:
             handled.count += 1
             if stop.is_set():
                 records.clear()  # the message in hand is finished; the rest is redelivered
+            elif not handled.count % YIELD_EVERY:
+                # Handling never waits on its own: let the batch before it commit meanwhile.
+                await asyncio.sleep(0)
         return None
 
     async def _commit(self, handled: Handled) -> None:
@@ -162,7 +171,8 @@ class Transactions:
         try:
             if not handled.begun:
                 await producer.begin_transaction()
-            acks = await self._handlers.write(handled.effects)
+            presigned = await handled.signing if handled.signing is not None else None
+            acks = await self._handlers.write(handled.effects, presigned)
             if handled.offsets:
                 # Adding the offsets goes to the coordinator while the records are written:
                 # nothing commits before every acknowledgement is in (or the abort below).

@@ -83,7 +83,7 @@ async def request_consent(
         onward_to=onward,
     )
     (metadata, _) = await outbox.acknowledged(
-        [outbox.write(topic, header.case_id, data, kafka_headers), outbox.write_state(entry)]
+        [outbox.record(topic, header.case_id, data, kafka_headers), outbox.state_record(entry)]
     )
     for country in onward:
         outbox.log.info(
@@ -156,7 +156,7 @@ async def answer_consent(
     )
     topic = alerts_topic(requester, outbox.topic_prefix)
     (metadata,) = await outbox.acknowledged(
-        [outbox.write(topic, case_id, codec.encode_with(schema, grant), kafka_headers)]
+        [outbox.record(topic, case_id, codec.encode_with(schema, grant), kafka_headers)]
     )
     fields: dict[str, Any] = (
         header.log_fields() if header is not None else {"alert_id": alert_id, "case_id": case_id}
@@ -250,7 +250,7 @@ async def share_onward(
                 (HEADER_ORIGIN_SIGNATURE, origin[1]),
             ]
         (metadata,) = await outbox.acknowledged(
-            [outbox.write(topic, header.case_id, data, kafka_headers)]
+            [outbox.record(topic, header.case_id, data, kafka_headers)]
         )
         results.append(CopyResult.written(country, metadata))
         outbox.log.info(

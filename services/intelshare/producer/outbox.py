@@ -27,12 +27,13 @@ from intelshare.contract.signing import HEADER_SIGNATURE, HEADER_SIGNER, demo_ke
 from intelshare.errors import EncodeError
 from intelshare.network.model import state_topic
 from intelshare.producer.results import handling_header
+from intelshare.runtime import batches
+from intelshare.runtime.batches import OutRecord
 from intelshare.runtime.cryptohelper import MIN_RECORDS
 from intelshare.runtime.refusals import kafka_failure
 from intelshare.state.entries import SentCopy, SentRecord, encode_entry
 
 if TYPE_CHECKING:
-    import asyncio
     from collections.abc import Callable, Mapping, Sequence
 
     from aiokafka import AIOKafkaProducer
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from intelshare.contract.schemas import SchemaRegistry
     from intelshare.contract.signing import SigningKey
     from intelshare.network.model import Network
+    from intelshare.runtime.batches import Ack
     from intelshare.runtime.cryptohelper import CryptoHelper
     from intelshare.runtime.eventlog import EventLog
     from intelshare.runtime.settings import Settings
@@ -87,7 +89,6 @@ class Outbox:
         self._signed: tuple[bytes, bytes] | None = None
         self.helper: CryptoHelper | None = None
         """Signs large batches in a helper process (a consumer's); None: all signed here."""
-        self._presigned: dict[bytes, bytes] = {}
 
     @classmethod
     def configured(
@@ -176,88 +177,97 @@ class Outbox:
             )
         return entries
 
-    async def write(
-        self, topic: str, key: str, value: bytes, kafka_headers: Headers, *, sign: bool = True
-    ) -> asyncio.Future[RecordMetadata]:
-        """Enqueue one record; the returned future resolves when the broker acknowledges it.
+    def record(
+        self,
+        topic: str,
+        key: str,
+        value: bytes,
+        kafka_headers: Headers,
+        *,
+        sign: bool = True,
+        presigned: Mapping[bytes, bytes] | None = None,
+    ) -> OutRecord:
+        """One record to write as this country (for :meth:`enqueue`).
 
         Signed (``sign``) as this country: the proof travels in the ``signer`` and
-        ``signature`` headers (:mod:`intelshare.contract.signing`).
-
-        Raises:
-            BrokerUnavailable: the broker cannot be reached.
-            RequestRefused: the client or broker refused the record (e.g. too large).
-            AccessDenied: no ACL lets this country write there.
+        ``signature`` headers (:mod:`intelshare.contract.signing`). ``presigned``: signatures
+        made ahead (:meth:`presign`), by value.
         """
         if sign:
             kafka_headers = [
                 *kafka_headers,
                 (HEADER_SIGNER, self.country.encode()),
-                (HEADER_SIGNATURE, self._signature(value)),
+                (HEADER_SIGNATURE, self._signature(value, presigned)),
             ]
-        try:
-            future: asyncio.Future[RecordMetadata] = await self.producer.send(
-                topic, value, key=key.encode(), headers=kafka_headers
-            )
-        except KafkaError as error:
-            raise kafka_failure(error, self.producer, "WRITE", topic) from error
-        return future
+        return OutRecord(topic, key.encode(), value, kafka_headers)
 
-    async def presign(self, values: Sequence[bytes]) -> None:
-        """Have the helper sign ``values`` for the next :meth:`enqueue`, if enough to pay."""
+    async def presign(self, values: Sequence[bytes]) -> dict[bytes, bytes]:
+        """The helper's signatures of ``values`` (for :meth:`record`), if enough to pay.
+
+        Empty when there is no helper, too few values, or the helper failed: :meth:`record`
+        then signs here.
+        """
         if self.helper is not None and len(values) >= MIN_RECORDS:
-            self._presigned = await self.helper.sign(self.signer, values)
+            return await self.helper.sign(self.signer, values)
+        return {}
 
-    def _signature(self, value: bytes) -> bytes:
+    def _signature(self, value: bytes, presigned: Mapping[bytes, bytes] | None) -> bytes:
         """The signature of ``value``: the copies of an alert are one value, signed once."""
         if self._signed is not None and self._signed[0] is value:
             return self._signed[1]
-        signature = self._presigned.get(value) or self.signer.sign(value)
+        signature = (presigned and presigned.get(value)) or self.signer.sign(value)
         self._signed = (value, signature)
         return signature
 
-    async def write_state(self, entry: Entry) -> asyncio.Future[RecordMetadata]:
-        """Enqueue one fact for this country's state topic."""
+    def state_record(self, entry: Entry) -> OutRecord:
+        """One fact for this country's state topic (for :meth:`enqueue`)."""
         key, value = encode_entry(entry)
         topic = state_topic(self.country, self.topic_prefix)
         # The state topic is the country's own state, read only by itself: not signed.
-        return await self.write(topic, key.decode(), value, [], sign=False)
+        return OutRecord(topic, key, value, [])
 
-    async def acknowledged(self, sends: Sequence[Any]) -> list[RecordMetadata]:
-        """Enqueue ``sends`` (coroutines of :meth:`write`) and wait for every acknowledgement.
+    async def acknowledged(self, records: Sequence[OutRecord]) -> list[RecordMetadata]:
+        """Enqueue ``records`` and wait for every acknowledgement.
 
         Raises:
             BrokerUnavailable: the broker cannot be reached (only then).
-            RequestRefused, AccessDenied: the broker refused one of them.
+            RequestRefused, AccessDenied: the client or broker refused one of them.
         """
-        # Enqueue everything first (one batch, one round trip), then wait for every ack.
-        return await self.confirmed(await self.enqueue(sends))
+        return await self.confirmed(await self.enqueue(records))
 
-    async def enqueue(self, sends: Sequence[Any]) -> list[asyncio.Future[RecordMetadata]]:
-        """Enqueue ``sends`` (coroutines of :meth:`write`) in order; their acknowledgements.
+    async def enqueue(self, records: Sequence[OutRecord], *, stream: bool = False) -> list[Ack]:
+        """Hand ``records`` to the producer in order, a batch per partition; their acks.
+
+        ``stream``: one ``send`` each instead, joining the batches that linger for the
+        next writes (a publisher's alerts come one at a time; see
+        :mod:`intelshare.runtime.batches`).
 
         Raises:
-            BrokerUnavailable: one could not be enqueued.
+            BrokerUnavailable: the broker cannot be reached.
+            RequestRefused: the client refused a record (e.g. too large for a request).
+            AccessDenied: no ACL lets this country write to a record's topic.
         """
         try:
-            return [await send for send in sends]
-        finally:
-            self._presigned = {}
+            if stream:
+                return await batches.send_each(self.producer, records)
+            return await batches.append(self.producer, records)
+        except batches.AppendFailed as failed:
+            raise kafka_failure(failed.error, self.producer, "WRITE", failed.topic) from None
 
-    async def confirmed(
-        self, futures: Sequence[asyncio.Future[RecordMetadata]]
-    ) -> list[RecordMetadata]:
-        """Wait for every acknowledgement of ``futures`` (from :meth:`enqueue`).
+    async def confirmed(self, acks: Sequence[Ack]) -> list[RecordMetadata]:
+        """Wait for every acknowledgement of ``acks`` (from :meth:`enqueue`).
 
         Raises:
             BrokerUnavailable: the broker did not acknowledge one of them.
+            RequestRefused, AccessDenied: the broker refused one of them.
         """
-        try:
-            # In order, one by one: most are done by the time the first is, and awaiting a
-            # done future is cheaper than gather's wrapping of each (10 % of a batch).
-            return [await future for future in futures]
-        except KafkaError as error:
-            raise kafka_failure(error, self.producer, "WRITE", "a record") from error
+        landed: list[RecordMetadata] = []
+        for ack in acks:
+            try:
+                landed.append(await ack.metadata())
+            except KafkaError as error:
+                raise kafka_failure(error, self.producer, "WRITE", ack.topic) from error
+        return landed
 
 
 def _str_or_none(value: object) -> str | None:

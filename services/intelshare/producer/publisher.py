@@ -37,14 +37,13 @@ from intelshare.runtime.kafka import (
 from intelshare.runtime.lifecycle import Service
 
 if TYPE_CHECKING:
-    import asyncio
     from collections.abc import Callable, Mapping
     from datetime import datetime
 
     from aiokafka import AIOKafkaProducer
-    from aiokafka.structs import RecordMetadata
 
     from intelshare.network.model import Network
+    from intelshare.runtime.batches import Ack
     from intelshare.runtime.settings import Settings
     from intelshare.state.entries import Entry
 
@@ -71,10 +70,10 @@ class Pending:
     addressed: list[str]
     """Its recipients, in order, each once."""
     allowed: list[str]
-    """The recipients the policy allowed (their copies come first in ``futures``)."""
+    """The recipients the policy allowed (their copies come first in ``acks``)."""
     results: dict[str, CopyResult]
     """Refused recipients so far; :meth:`Publisher.settle` adds the written ones."""
-    futures: list[asyncio.Future[RecordMetadata]]
+    acks: list[Ack]
     """One acknowledgement per write: the allowed copies, then the state entries."""
 
 
@@ -204,14 +203,15 @@ class Publisher(Service):
             )
         kafka_headers = outbox.alert_headers(header, trace_id)
         prefix = self.settings.topic_prefix
-        writes = [
-            outbox.write(alerts_topic(r, prefix), header.case_id, data, kafka_headers)
+        records = [
+            outbox.record(alerts_topic(r, prefix), header.case_id, data, kafka_headers)
             for r in allowed
         ]
         entries: list[Entry] = []
         if allowed and header.originator == self.country:
             entries = outbox.sent_entries(header, allowed, data, trace_id)
-        futures = await outbox.enqueue([*writes, *(outbox.write_state(e) for e in entries)])
+        records += [outbox.state_record(e) for e in entries]
+        acks = await outbox.enqueue(records, stream=True)
         return Pending(
             header=header,
             trace_id=trace_id,
@@ -219,7 +219,7 @@ class Publisher(Service):
             addressed=addressed,
             allowed=allowed,
             results=results,
-            futures=futures,
+            acks=acks,
         )
 
     async def settle(self, pending: Pending) -> PublishResult:
@@ -228,7 +228,7 @@ class Publisher(Service):
         Raises:
             BrokerUnavailable: the broker did not acknowledge a copy.
         """
-        acks = await self.outbox.confirmed(pending.futures)
+        acks = await self.outbox.confirmed(pending.acks)
         header, results = pending.header, pending.results
         for recipient, metadata in zip(pending.allowed, acks, strict=False):
             results[recipient] = CopyResult.written(recipient, metadata)

@@ -121,7 +121,7 @@ async def _send_receipt(
     )
     data = codec.encode_with(schema, dict(record))
     (metadata,) = await publisher.outbox.acknowledged(
-        [publisher.outbox.write(topic, str(record["case_id"]), data, kafka_headers)]
+        [publisher.outbox.record(topic, str(record["case_id"]), data, kafka_headers)]
     )
     publisher.log.info(
         events.RECEIPT_SENT,

@@ -80,6 +80,16 @@ class KeyPartitioner:
         return all_partitions[self._hash(key) % len(all_partitions)]
 
 
+@functools.lru_cache(maxsize=4_096)
+def _key_hash(key: bytes) -> int:
+    return _positive_murmur2(key)
+
+
+def partition_for(key: bytes, partitions: list[int]) -> int:
+    """The partition of ``partitions`` (sorted) that :class:`KeyPartitioner` gives ``key``."""
+    return partitions[_key_hash(key) % len(partitions)]
+
+
 _M: Final = 0x5BD1E995
 _MASK: Final = 0xFFFFFFFF
 _WORDS: Final = struct.Struct("<I")
