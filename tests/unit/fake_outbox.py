@@ -71,6 +71,11 @@ class FakeBatch:
     """A batch builder that keeps its records."""
 
     records: list[tuple[bytes | None, bytes, list[tuple[str, bytes]]]] = field(default_factory=list)
+    closed: bool = False
+
+    def close(self) -> None:
+        """Take no more records."""
+        self.closed = True
 
     def append(
         self,
@@ -81,6 +86,7 @@ class FakeBatch:
         headers: list[tuple[str, bytes]],
     ) -> Placed:
         """Keep one record; its place in the batch."""
+        assert not self.closed, "a closed batch takes no more records"
         del timestamp
         self.records.append((key, value, headers))
         return Placed(len(self.records) - 1)

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from intelshare.contract.schemas import SchemaRegistry
     from intelshare.contract.signing import SigningKey
     from intelshare.network.model import Network
-    from intelshare.runtime.batches import Ack
+    from intelshare.runtime.batches import Ack, Later
     from intelshare.runtime.cryptohelper import CryptoHelper
     from intelshare.runtime.eventlog import EventLog
     from intelshare.runtime.settings import Settings
@@ -87,6 +87,7 @@ class Outbox:
         self.registry = registry or default_registry()
         self._clock = clock
         self._signed: tuple[bytes, bytes] | None = None
+        self._gatherer: batches.Gatherer | None = None
         self.helper: CryptoHelper | None = None
         """Signs large batches in a helper process (a consumer's); None: all signed here."""
 
@@ -235,12 +236,19 @@ class Outbox:
         """
         return await self.confirmed(await self.enqueue(records))
 
-    async def enqueue(self, records: Sequence[OutRecord], *, stream: bool = False) -> list[Ack]:
-        """Hand ``records`` to the producer in order, a batch per partition; their acks.
+    def gather(self, records: Sequence[OutRecord]) -> list[Later]:
+        """Enqueue ``records`` with whatever else this turn of the event loop enqueues.
 
-        ``stream``: one ``send`` each instead, joining the batches that linger for the
-        next writes (a publisher's alerts come one at a time; see
-        :mod:`intelshare.runtime.batches`).
+        For a stream of small writes (a publisher's alerts come one at a time): see
+        :class:`~intelshare.runtime.batches.Gatherer`. A failure to enqueue is raised by
+        :meth:`confirmed`, as the broker's are.
+        """
+        if self._gatherer is None or self._gatherer.producer is not self.producer:
+            self._gatherer = batches.Gatherer(self.producer)
+        return self._gatherer.add(records)
+
+    async def enqueue(self, records: Sequence[OutRecord]) -> list[Ack]:
+        """Hand ``records`` to the producer in order, a batch per partition; their acks.
 
         Raises:
             BrokerUnavailable: the broker cannot be reached.
@@ -248,13 +256,11 @@ class Outbox:
             AccessDenied: no ACL lets this country write to a record's topic.
         """
         try:
-            if stream:
-                return await batches.send_each(self.producer, records)
             return await batches.append(self.producer, records)
         except batches.AppendFailed as failed:
             raise kafka_failure(failed.error, self.producer, "WRITE", failed.topic) from None
 
-    async def confirmed(self, acks: Sequence[Ack]) -> list[RecordMetadata]:
+    async def confirmed(self, acks: Sequence[Ack | Later]) -> list[RecordMetadata]:
         """Wait for every acknowledgement of ``acks`` (from :meth:`enqueue`).
 
         Raises:
@@ -265,6 +271,8 @@ class Outbox:
         for ack in acks:
             try:
                 landed.append(await ack.metadata())
+            except batches.AppendFailed as failed:
+                raise kafka_failure(failed.error, self.producer, "WRITE", failed.topic) from None
             except KafkaError as error:
                 raise kafka_failure(error, self.producer, "WRITE", ack.topic) from error
         return landed

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from aiokafka import AIOKafkaProducer
 
     from intelshare.network.model import Network
-    from intelshare.runtime.batches import Ack
+    from intelshare.runtime.batches import Later
     from intelshare.runtime.settings import Settings
     from intelshare.state.entries import Entry
 
@@ -73,7 +73,7 @@ class Pending:
     """The recipients the policy allowed (their copies come first in ``acks``)."""
     results: dict[str, CopyResult]
     """Refused recipients so far; :meth:`Publisher.settle` adds the written ones."""
-    acks: list[Ack]
+    acks: list[Later]
     """One acknowledgement per write: the allowed copies, then the state entries."""
 
 
@@ -211,7 +211,7 @@ class Publisher(Service):
         if allowed and header.originator == self.country:
             entries = outbox.sent_entries(header, allowed, data, trace_id)
         records += [outbox.state_record(e) for e in entries]
-        acks = await outbox.enqueue(records, stream=True)
+        acks = outbox.gather(records)
         return Pending(
             header=header,
             trace_id=trace_id,

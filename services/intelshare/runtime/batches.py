@@ -4,7 +4,9 @@ aiokafka's ``send`` costs ~13 µs of CPU per record (a future, a metadata wait, 
 partitioner and the accumulator's bookkeeping); appending the same record to a
 ``BatchBuilder`` and handing the builder over with ``send_batch`` costs ~1 µs (measured on
 the machine of the README's benchmarks). A consumer's transaction writes a receipt and a
-state entry per alert, all at once, so it writes them this way (:func:`append`).
+state entry per alert, all at once, so it writes them this way (:func:`append`); a
+publisher's alerts come one at a time, and a :class:`Gatherer` appends what one turn of the
+event loop enqueued.
 
 The records land exactly as ``send`` would place them: the same partition for the same key
 (Kafka's murmur2, :func:`~intelshare.runtime.kafka.partition_for`), in the order given within
@@ -16,6 +18,7 @@ as ``send`` refuses it.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -25,7 +28,6 @@ from aiokafka.record.default_records import DefaultRecordBatchBuilder
 from intelshare.runtime.kafka import MAX_REQUEST_SIZE, partition_for
 
 if TYPE_CHECKING:
-    import asyncio
     from collections.abc import Sequence
 
     from aiokafka import AIOKafkaProducer
@@ -56,9 +58,8 @@ class Ack:
     topic: str
     """The record's topic (named when its write fails)."""
     future: asyncio.Future[RecordMetadata]
-    """Resolves once the broker acknowledged the record: with the first offset of its batch
-    (``index`` set), or with the record's own (``index`` None: enqueued by ``send``)."""
-    index: int | None = None
+    """Resolves with the first offset of its batch once the broker acknowledged the batch."""
+    index: int
     """The record's place in its batch."""
 
     async def metadata(self) -> RecordMetadata:
@@ -68,8 +69,6 @@ class Ack:
             KafkaError: the broker did not acknowledge it.
         """
         landed = await self.future
-        if self.index is None:
-            return landed
         return landed._replace(offset=landed.offset + self.index)
 
 
@@ -128,6 +127,7 @@ async def append(
         places.append((number, metadata.offset))
     futures: list[asyncio.Future[RecordMetadata]] = []
     for builder, topic, partition in builders:
+        builder.close()  # complete: the sender takes it at once, no lingering for more
         try:
             futures.append(await producer.send_batch(builder, topic, partition=partition))
         except KafkaError as error:
@@ -135,23 +135,70 @@ async def append(
     return [Ack(builders[number][1], futures[number], index) for number, index in places]
 
 
-async def send_each(producer: AIOKafkaProducer, records: Sequence[OutRecord]) -> list[Ack]:
-    """Hand ``records`` to ``producer`` one ``send`` at a time; each record's :class:`Ack`.
+class Gatherer:
+    """Gathers what is enqueued during one turn of the event loop into batches, for a stream.
 
-    For a stream of small writes (a publisher's alerts, one after another): each joins the
-    partition's open batch, which lingers for the next, where :func:`append` would make a
-    batch of each write.
-
-    Raises:
-        AppendFailed: the producer refused a record.
+    A publisher enqueues alerts one at a time; one :func:`append` each would make a batch of
+    every alert. Records added during one turn of the event loop are appended together at its
+    end instead (many, when alerts are read as fast as they are acknowledged; one or two at a
+    steady rate), each turn's after the turn before's, so their order holds.
     """
-    acks = []
-    for record in records:
+
+    def __init__(self, producer: AIOKafkaProducer) -> None:
+        """Gather for ``producer``."""
+        self.producer = producer
+        """Where the records go."""
+        self._records: list[OutRecord] = []
+        self._turn: asyncio.Future[list[Ack]] | None = None
+        self._handing: asyncio.Task[None] | None = None
+
+    def add(self, records: Sequence[OutRecord]) -> list[Later]:
+        """Take ``records`` for this turn's batches; where each one's ack will come from."""
+        if self._turn is None:
+            loop = asyncio.get_running_loop()
+            self._turn = loop.create_future()
+            loop.call_soon(self._hand_over)
+        first = len(self._records)
+        self._records.extend(records)
+        return [Later(r.topic, self._turn, first + n) for n, r in enumerate(records)]
+
+    def _hand_over(self) -> None:
+        records, turn, before = self._records, self._turn, self._handing
+        self._records, self._turn = [], None
+        if turn is not None:
+            self._handing = asyncio.ensure_future(self._append(records, turn, before))
+
+    async def _append(
+        self,
+        records: list[OutRecord],
+        turn: asyncio.Future[list[Ack]],
+        before: asyncio.Task[None] | None,
+    ) -> None:
+        if before is not None:
+            await asyncio.wait({before})  # the turn before's batches go first
         try:
-            future = await producer.send(
-                record.topic, record.value, key=record.key, headers=record.headers
-            )
-        except KafkaError as error:
-            raise AppendFailed(record.topic, error) from error
-        acks.append(Ack(record.topic, future))
-    return acks
+            turn.set_result(await append(self.producer, records))
+        except (AppendFailed, asyncio.CancelledError) as error:
+            turn.set_exception(error)
+
+
+@dataclass(frozen=True, slots=True)
+class Later:
+    """A record's acknowledgement once its turn's records are appended (:class:`Gatherer`)."""
+
+    topic: str
+    """The record's topic (named when its write fails)."""
+    turn: asyncio.Future[list[Ack]]
+    """Resolves with the acks of the turn's records once they are appended."""
+    index: int
+    """The record's place among them."""
+
+    async def metadata(self) -> RecordMetadata:
+        """Where the record landed, once acknowledged.
+
+        Raises:
+            AppendFailed: the turn's records could not be appended.
+            KafkaError: the broker did not acknowledge the record.
+        """
+        acks = await self.turn
+        return await acks[self.index].metadata()
