@@ -22,6 +22,7 @@ from intelshare.contract.signing import (
     HEADER_SIGNER,
     demo_key,
     demo_public_key,
+    sign_batch,
 )
 from intelshare.network.model import default_network
 from intelshare.runtime.cryptohelper import CryptoHelper, known
@@ -115,13 +116,17 @@ async def test_a_proven_signature_reused_on_other_bytes_is_still_refused(crypto)
     assert refused.value.rule == "bad-signature"
 
 
-async def test_the_helper_signs_exactly_as_the_consumer_would(crypto) -> None:
-    """Ed25519 is deterministic: the helper's signatures are the key's own, byte for byte."""
+async def test_batch_signatures_are_left_to_the_consumer(crypto) -> None:
+    """A batch proof never goes to the helper: its root is checked once, in the consumer."""
     helper, _ = crypto
     values = [f"receipt {n}".encode() for n in range(3)]
-    key = demo_key("RS")
-    assert await helper.sign(key, values) == {value: key.sign(value) for value in values}
-    assert helper.signed == 3
+    proofs = sign_batch(demo_key("GB"), values)
+    batch = [
+        record(v, (HEADER_SIGNER, b"GB"), (HEADER_SIGNATURE, p))
+        for v, p in zip(values, proofs, strict=True)
+    ]
+    assert await helper.prove(batch) == {}
+    assert helper.proven == 0
 
 
 async def test_a_dead_helper_proves_nothing_and_says_so_once(crypto) -> None:
@@ -135,7 +140,6 @@ async def test_a_dead_helper_proves_nothing_and_says_so_once(crypto) -> None:
     genuine = record(GENUINE, *signed("GB", GENUINE))
     assert await helper.prove([genuine]) == {}
     assert await helper.prove([genuine]) == {}
-    assert await helper.sign(demo_key("RS"), [GENUINE]) == {}
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [line["event"] for line in lines] == ["consumer.helper_failed"]
 

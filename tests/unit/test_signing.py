@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import stat
 from typing import TYPE_CHECKING
 
@@ -13,9 +14,12 @@ from typer.testing import CliRunner
 from intelshare.cli import app
 from intelshare.contract.signing import (
     HEADER_SIGNATURE,
+    ROOT_CONTEXT,
+    SIGNATURE_BYTES,
     SigningKey,
     demo_key,
     parse_key,
+    sign_batch,
     signing_key,
     verify,
 )
@@ -116,8 +120,8 @@ def test_a_folder_of_keys_serves_each_country_its_own(keyed: Path) -> None:
         assert settings.signer(country, network).public == network.public_key(country)
 
 
-async def test_the_copies_of_one_value_are_signed_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    """An alert's copies (one value) carry one signature, computed once; a new value is signed."""
+async def test_records_enqueued_together_are_signed_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One Ed25519 signature covers what is enqueued together; equal values share a proof."""
     signed: list[bytes] = []
     sign = SigningKey.sign
 
@@ -129,12 +133,57 @@ async def test_the_copies_of_one_value_are_signed_once(monkeypatch: pytest.Monke
     country = fake_country("GB")
     outbox = country.handlers.outbox
     alert, receipt = b"one alert's bytes", b"a receipt's bytes"
-    for topic, value in (("intel.alerts.RS", alert), ("intel.alerts.MK", alert), ("r", receipt)):
-        await outbox.enqueue([outbox.record(topic, "case", value, [])])
-    assert signed == [alert, receipt]
+    writes = (("intel.alerts.RS", alert), ("intel.alerts.MK", alert), ("r", receipt))
+    await outbox.enqueue([outbox.record(topic, "case", value, []) for topic, value in writes])
+    assert len(signed) == 1
+    assert signed[0].startswith(ROOT_CONTEXT)
     signatures = [sent.headers[HEADER_SIGNATURE] for sent in country.producer.sent]
     assert signatures[0] == signatures[1] != signatures[2]
-    assert verify(demo_key("GB").public, signatures[2], receipt)
+    public = demo_key("GB").public
+    assert verify(public, signatures[0], alert)
+    assert verify(public, signatures[2], receipt)
+
+
+def test_a_batch_of_one_is_signed_plainly() -> None:
+    """One distinct value gets the key's plain 64-byte signature, as a single write always did."""
+    key = demo_key("GB")
+    assert sign_batch(key, [b"v", b"v"]) == [key.sign(b"v")] * 2
+    assert sign_batch(key, []) == []
+
+
+@pytest.mark.parametrize("count", [2, 3, 5, 64, 65, 200])
+def test_every_record_of_a_batch_proves_itself_and_nothing_else(count: int) -> None:
+    """Each value verifies with its own proof; another value, key or proof does not."""
+    key = demo_key("GB")
+    values = [f"record {n}".encode() * (n % 5 + 1) for n in range(count)]
+    proofs = sign_batch(key, values)
+    for number, (value, proof) in enumerate(zip(values, proofs, strict=True)):
+        alone = number == count - 1 and count % 64 == 1  # the last tree's only leaf: plain
+        assert (len(proof) == SIGNATURE_BYTES) == alone
+        assert verify(key.public, proof, value)
+        assert not verify(demo_key("MK").public, proof, value)
+        assert not verify(key.public, proof, value + b"!")
+    assert not verify(key.public, proofs[1], values[0])  # a borrowed path
+    assert len({proof[:SIGNATURE_BYTES] for proof in proofs}) == (count + 63) // 64
+
+
+def test_a_damaged_batch_proof_is_refused() -> None:
+    """A cut, lengthened, bit-flipped or badly sided path, or a node passed as a value, fails."""
+    key = demo_key("GB")
+    values = [b"first", b"second", b"third"]
+    proof = sign_batch(key, values)[0]
+    steps = proof[SIGNATURE_BYTES:]
+    assert not verify(key.public, proof[:-1], values[0])
+    assert not verify(key.public, proof + bytes(33), values[0])
+    assert not verify(key.public, proof[:SIGNATURE_BYTES] + steps[33:], values[0])
+    assert not verify(key.public, proof[:-1] + bytes([proof[-1] ^ 1]), values[0])
+    assert not verify(key.public, proof[:SIGNATURE_BYTES] + b"\x02" + steps[1:], values[0])
+    assert not verify(key.public, proof[:SIGNATURE_BYTES], values[0])
+    # The two leaves under the first node, passed as one value one level up: leaves and
+    # nodes hash with different prefixes, so it is no leaf of the signed tree.
+    left = hashlib.sha256(b"\x00" + values[0]).digest()
+    node_value = b"\x01" + left + steps[1:33]
+    assert not verify(key.public, proof[:SIGNATURE_BYTES] + steps[33:], node_value)
 
 
 def test_signatures_match_and_verify_with_openssl() -> None:

@@ -271,8 +271,8 @@ def consumer(
         typer.Option(
             "--crypto-helper/--no-crypto-helper",
             envvar="INTELSHARE_CRYPTO_HELPER",
-            help="Check the signatures of large polls, and sign large batches' receipts, in a "
-            "helper process beside the consumer (on a machine with one core it is never used).",
+            help="Check the plain signatures of large polls in a helper process beside the "
+            "consumer (on a machine with one core it is never used).",
         ),
     ] = True,
 ) -> None:

@@ -11,9 +11,8 @@ once the receipt is really written), plus state entries written after those.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
@@ -201,17 +200,7 @@ class Handlers:
         effects, self.effects = self.effects, Effects()
         return effects
 
-    def sign_ahead(self, effects: Effects) -> asyncio.Future[dict[bytes, bytes]]:
-        """Start signing ``effects``' records (in the helper, if it pays) for :meth:`write`.
-
-        Started as soon as a batch is handled, so the signatures are made while the batch
-        before it commits, not after.
-        """
-        return asyncio.ensure_future(self.outbox.presign([w.value for w in effects.writes]))
-
-    async def write(
-        self, effects: Effects, presigned: Mapping[bytes, bytes] | None = None
-    ) -> list[Ack]:
+    async def write(self, effects: Effects) -> list[Ack]:
         """Enqueue ``effects``' records, then its state entries; their acknowledgements.
 
         Receipts, dead letters and state entries are enqueued together (one round trip): the
@@ -219,10 +208,7 @@ class Handlers:
         receipt was sent.
         """
         outbox = self.outbox
-        records = [
-            outbox.record(w.topic, w.key, w.value, w.headers, presigned=presigned)
-            for w in effects.writes
-        ]
+        records = [outbox.record(w.topic, w.key, w.value, w.headers) for w in effects.writes]
         records += [outbox.state_record(entry) for entry in effects.state_entries]
         return await outbox.enqueue(records)
 

@@ -110,9 +110,9 @@ class Consumer(Service):
     ) -> None:
         """Prepare (nothing connects until :meth:`start`).
 
-        ``crypto_helper``: check large polls' signatures, and sign large batches' receipts, in
-        a helper process (:mod:`intelshare.runtime.cryptohelper`); worth it when the process
-        has a core to spare.
+        ``crypto_helper``: check large polls' plain signatures in a helper process
+        (:mod:`intelshare.runtime.cryptohelper`); worth it when the process has a core to
+        spare.
         """
         super().__init__()
         self.settings = settings
@@ -189,7 +189,6 @@ class Consumer(Service):
         self._outbox = Outbox.configured(
             self.settings, self.network, log=self.log, producer=self._producer, clock=self._clock
         )
-        self._outbox.helper = self._helper
         await self.state_reader.start()
         # Dead letters must fit both the topic and the producer's own request limit.
         deadletters = deadletter_topic(self.country, self.settings.topic_prefix)
@@ -247,11 +246,7 @@ class Consumer(Service):
                 self._helper.stop()
             if self._transactions is not None and self._consumer is not None:
                 helper = self._helper
-                ahead = (
-                    {}
-                    if helper is None
-                    else {"verified_ahead": helper.proven, "signed_ahead": helper.signed}
-                )
+                ahead = {} if helper is None else {"verified_ahead": helper.proven}
                 self.log.info("consumer.stopped", handled=self.handled, **ahead)
         finally:
             if self._owns_log:

@@ -60,8 +60,6 @@ class Handled:
     """Messages handled."""
     begun: bool = False
     """Its transaction was begun before it was handled (its handlers wrote at once)."""
-    signing: asyncio.Future[dict[bytes, bytes]] | None = None
-    """Its records' signatures, being made (:meth:`Handlers.sign_ahead`)."""
 
     @property
     def empty(self) -> bool:
@@ -122,7 +120,6 @@ class Transactions:
                 raise
             handled.effects = self._handlers.take()
             if not handled.empty:
-                handled.signing = self._handlers.sign_ahead(handled.effects)
                 await self.settled()
                 self._committing = asyncio.create_task(self._commit(handled), name="commit")
             if not records:
@@ -171,8 +168,7 @@ class Transactions:
         try:
             if not handled.begun:
                 await producer.begin_transaction()
-            presigned = await handled.signing if handled.signing is not None else None
-            acks = await self._handlers.write(handled.effects, presigned)
+            acks = await self._handlers.write(handled.effects)
             if handled.offsets:
                 # Adding the offsets goes to the coordinator while the records are written:
                 # nothing commits before every acknowledgement is in (or the abort below).

@@ -86,7 +86,7 @@ CONSUMER_STARTED: Final = "consumer.started"
 """A consumer joined its group and is reading its inbox."""
 CONSUMER_STOPPED: Final = "consumer.stopped"
 """A consumer stopped (``handled``: messages handled; with a crypto helper process,
-``verified_ahead`` and ``signed_ahead``: signatures it checked and made)."""
+``verified_ahead``: signatures it checked)."""
 HELPER_FAILED: Final = "consumer.helper_failed"
 """A consumer's crypto helper process failed (``reason``); the consumer does its work itself."""
 COMMIT_FAILED: Final = "commit.failed"

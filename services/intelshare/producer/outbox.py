@@ -23,13 +23,12 @@ from intelshare.contract.headers import (
     headers,
 )
 from intelshare.contract.schemas import default_registry
-from intelshare.contract.signing import HEADER_SIGNATURE, HEADER_SIGNER, demo_key
+from intelshare.contract.signing import HEADER_SIGNATURE, HEADER_SIGNER, demo_key, sign_batch
 from intelshare.errors import EncodeError
 from intelshare.network.model import state_topic
 from intelshare.producer.results import handling_header
 from intelshare.runtime import batches
 from intelshare.runtime.batches import OutRecord
-from intelshare.runtime.cryptohelper import MIN_RECORDS
 from intelshare.runtime.refusals import kafka_failure
 from intelshare.state.entries import SentCopy, SentRecord, encode_entry
 
@@ -44,7 +43,6 @@ if TYPE_CHECKING:
     from intelshare.contract.signing import SigningKey
     from intelshare.network.model import Network
     from intelshare.runtime.batches import Ack, Later
-    from intelshare.runtime.cryptohelper import CryptoHelper
     from intelshare.runtime.eventlog import EventLog
     from intelshare.runtime.settings import Settings
     from intelshare.state.entries import Entry
@@ -86,10 +84,7 @@ class Outbox:
         self.producer = producer
         self.registry = registry or default_registry()
         self._clock = clock
-        self._signed: tuple[bytes, bytes] | None = None
         self._gatherer: batches.Gatherer | None = None
-        self.helper: CryptoHelper | None = None
-        """Signs large batches in a helper process (a consumer's); None: all signed here."""
 
     @classmethod
     def configured(
@@ -179,46 +174,31 @@ class Outbox:
         return entries
 
     def record(
-        self,
-        topic: str,
-        key: str,
-        value: bytes,
-        kafka_headers: Headers,
-        *,
-        sign: bool = True,
-        presigned: Mapping[bytes, bytes] | None = None,
+        self, topic: str, key: str, value: bytes, kafka_headers: Headers, *, sign: bool = True
     ) -> OutRecord:
-        """One record to write as this country (for :meth:`enqueue`).
+        """One record to write as this country (for :meth:`enqueue` and :meth:`gather`).
 
-        Signed (``sign``) as this country: the proof travels in the ``signer`` and
-        ``signature`` headers (:mod:`intelshare.contract.signing`). ``presigned``: signatures
-        made ahead (:meth:`presign`), by value.
+        Signed (``sign``) as this country when it is enqueued, with the records enqueued
+        with it (:func:`~intelshare.contract.signing.sign_batch`): the proof travels in the
+        ``signer`` and ``signature`` headers (:mod:`intelshare.contract.signing`).
         """
-        if sign:
-            kafka_headers = [
-                *kafka_headers,
-                (HEADER_SIGNER, self.country.encode()),
-                (HEADER_SIGNATURE, self._signature(value, presigned)),
-            ]
-        return OutRecord(topic, key.encode(), value, kafka_headers)
+        return OutRecord(topic, key.encode(), value, kafka_headers, sign=sign)
 
-    async def presign(self, values: Sequence[bytes]) -> dict[bytes, bytes]:
-        """The helper's signatures of ``values`` (for :meth:`record`), if enough to pay.
-
-        Empty when there is no helper, too few values, or the helper failed: :meth:`record`
-        then signs here.
-        """
-        if self.helper is not None and len(values) >= MIN_RECORDS:
-            return await self.helper.sign(self.signer, values)
-        return {}
-
-    def _signature(self, value: bytes, presigned: Mapping[bytes, bytes] | None) -> bytes:
-        """The signature of ``value``: the copies of an alert are one value, signed once."""
-        if self._signed is not None and self._signed[0] is value:
-            return self._signed[1]
-        signature = (presigned and presigned.get(value)) or self.signer.sign(value)
-        self._signed = (value, signature)
-        return signature
+    def _signed(self, records: list[OutRecord]) -> list[OutRecord]:
+        """``records`` with the signature headers of those to sign, signed together."""
+        values = [r.value for r in records if r.sign]
+        if not values:
+            return records
+        signatures = iter(sign_batch(self.signer, values))
+        signer = (HEADER_SIGNER, self.country.encode())
+        return [
+            OutRecord(
+                r.topic, r.key, r.value, [*r.headers, signer, (HEADER_SIGNATURE, next(signatures))]
+            )
+            if r.sign
+            else r
+            for r in records
+        ]
 
     def state_record(self, entry: Entry) -> OutRecord:
         """One fact for this country's state topic (for :meth:`enqueue`)."""
@@ -244,7 +224,7 @@ class Outbox:
         :meth:`confirmed`, as the broker's are.
         """
         if self._gatherer is None or self._gatherer.producer is not self.producer:
-            self._gatherer = batches.Gatherer(self.producer)
+            self._gatherer = batches.Gatherer(self.producer, self._signed)
         return self._gatherer.add(records)
 
     async def enqueue(self, records: Sequence[OutRecord]) -> list[Ack]:
@@ -256,7 +236,7 @@ class Outbox:
             AccessDenied: no ACL lets this country write to a record's topic.
         """
         try:
-            return await batches.append(self.producer, records)
+            return await batches.append(self.producer, self._signed(list(records)))
         except batches.AppendFailed as failed:
             raise kafka_failure(failed.error, self.producer, "WRITE", failed.topic) from None
 

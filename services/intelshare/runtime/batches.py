@@ -28,7 +28,7 @@ from aiokafka.record.default_records import DefaultRecordBatchBuilder
 from intelshare.runtime.kafka import MAX_REQUEST_SIZE, partition_for
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from aiokafka import AIOKafkaProducer
     from aiokafka.producer.message_accumulator import BatchBuilder
@@ -49,6 +49,8 @@ class OutRecord:
     """Its value."""
     headers: Headers
     """Its headers."""
+    sign: bool = False
+    """To be signed by its writer before it is appended (see ``Outbox.record``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,10 +146,15 @@ class Gatherer:
     steady rate), each turn's after the turn before's, so their order holds.
     """
 
-    def __init__(self, producer: AIOKafkaProducer) -> None:
-        """Gather for ``producer``."""
+    def __init__(
+        self,
+        producer: AIOKafkaProducer,
+        prepare: Callable[[list[OutRecord]], list[OutRecord]] | None = None,
+    ) -> None:
+        """Gather for ``producer``; ``prepare`` finishes each turn's records (signs them)."""
         self.producer = producer
         """Where the records go."""
+        self._prepare = prepare
         self._records: list[OutRecord] = []
         self._turn: asyncio.Future[list[Ack]] | None = None
         self._handing: asyncio.Task[None] | None = None
@@ -177,6 +184,8 @@ class Gatherer:
         if before is not None:
             await asyncio.wait({before})  # the turn before's batches go first
         try:
+            if self._prepare is not None:
+                records = self._prepare(records)
             turn.set_result(await append(self.producer, records))
         except (AppendFailed, asyncio.CancelledError) as error:
             turn.set_exception(error)

@@ -1,19 +1,19 @@
-"""Checking and making Ed25519 signatures in a helper process, beside the event loop.
+"""Checking Ed25519 signatures in a helper process, beside the event loop.
 
-Verifying a signature is the largest single cost of handling a message (~60 µs of ~350) and
-signing a receipt the next (~25), and Python runs one thread at a time, so a consumer
-draining a backlog left the machine's second core idle. A :class:`CryptoHelper` sends the
-signatures of each large poll (value, signature, the claimed signer's public key) to a helper
-process as the poll arrives, and a large batch's receipts to be signed there while the
-consumer handles the next batch.
+Verifying a plain signature is the largest single cost of handling a message (~60 µs of
+~350), and Python runs one thread at a time, so a consumer draining a backlog left the
+machine's second core idle. A :class:`CryptoHelper` sends the plain signatures of each large
+poll (value, signature, the claimed signer's public key) to a helper process as the poll
+arrives. Batch signatures (:func:`~intelshare.contract.signing.sign_batch`) stay in the
+consumer: one Ed25519 check per batch and a short hash path per record cost less than the
+trip to the helper.
 
 What :meth:`CryptoHelper.prove` returns is only a shortcut, never a verdict: :data:`Proven`
 maps a signature that verified to the exact public key and value it verified over, and
 :func:`intelshare.consumer.proof.check_signature` skips its own check only for that same
 triple (:func:`known`). Anything else (a small poll, a signature that failed, a proof not
 back yet, a helper that died) is verified in the consumer as before, so a forged or tampered
-record is refused by the same rule either way. Signatures made in the helper are the same
-bytes the consumer would make (Ed25519 is deterministic).
+record is refused by the same rule either way.
 
 The helper ignores Ctrl-C (the consumer stops it once its batch is done) and exits by itself
 if the consumer dies (``kill -9``), so it never outlives it.
@@ -37,6 +37,7 @@ from intelshare.contract.signing import (
     HEADER_ORIGIN_VALUE,
     HEADER_SIGNATURE,
     HEADER_SIGNER,
+    SIGNATURE_BYTES,
     verify,
 )
 
@@ -45,7 +46,6 @@ if TYPE_CHECKING:
 
     from aiokafka.structs import ConsumerRecord
 
-    from intelshare.contract.signing import SigningKey
     from intelshare.runtime.eventlog import EventLog
 
 Proven = dict[bytes, tuple[bytes, bytes]]
@@ -68,11 +68,6 @@ def verify_all(items: list[Item]) -> list[bool]:
     return [verify(public, signature, value) for public, signature, value in items]
 
 
-def sign_all(key: SigningKey, values: list[bytes]) -> list[bytes]:
-    """The signature of each value by ``key`` (run in the helper process)."""
-    return [key.sign(value) for value in values]
-
-
 def _helper_started(parent: int) -> None:
     """In the helper: leave Ctrl-C to the consumer, and end with it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -86,7 +81,7 @@ def _helper_started(parent: int) -> None:
 
 
 class CryptoHelper:
-    """A helper process that checks polls' signatures and signs batches for a consumer."""
+    """A helper process that checks polls' signatures for a consumer."""
 
     def __init__(self, public_key: Callable[[str], bytes | None], *, log: EventLog) -> None:
         """Look keys up with ``public_key`` (the network's); report a failed helper to ``log``."""
@@ -95,8 +90,6 @@ class CryptoHelper:
         self._pool: ProcessPoolExecutor | None = None
         self.proven = 0
         """Signatures the helper found good so far."""
-        self.signed = 0
-        """Values the helper signed so far."""
 
     async def start(self) -> None:
         """Start the helper process and wait until it answers."""
@@ -130,14 +123,6 @@ class CryptoHelper:
         self.proven += len(found)
         return found
 
-    async def sign(self, key: SigningKey, values: Sequence[bytes]) -> dict[bytes, bytes]:
-        """Each value's signature by ``key``, made in the helper; empty if it failed."""
-        signatures = await self._run(sign_all, key, list(values)) if values else None
-        if signatures is None:
-            return {}
-        self.signed += len(signatures)
-        return dict(zip(values, signatures, strict=True))
-
     async def _run(self, work: Callable[..., T], *args: object) -> T | None:
         """``work(*args)`` in the helper; None (and the helper retired) if it failed."""
         if self._pool is None:
@@ -159,7 +144,9 @@ class CryptoHelper:
         found = {name: raw for name, raw in headers if raw is not None}
         items = []
         signer, signature = found.get(HEADER_SIGNER), found.get(HEADER_SIGNATURE)
-        if signer and signature:
+        # Only plain signatures: a batch signature's root is checked once for the whole
+        # batch, and its hash path costs less here than the trip to the helper.
+        if signer and signature and len(signature) == SIGNATURE_BYTES:
             public = self._public_key(signer.decode(errors="replace"))
             if public is not None:
                 items.append((public, signature, value))
@@ -168,6 +155,8 @@ class CryptoHelper:
             found.get(HEADER_ORIGIN_VALUE),
             found.get(HEADER_ORIGIN_SIGNATURE),
         )
+        if origin_signature and len(origin_signature) != SIGNATURE_BYTES:
+            return items
         if originator and origin_value and origin_signature:
             public = self._public_key(originator.decode(errors="replace"))
             if public is not None:
