@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import MessageSizeTooLargeError
 from aiokafka.structs import TopicPartition
 
-from intelshare.runtime.batches import AppendFailed, OutRecord, append
+from intelshare.runtime.batches import AppendFailed, Gatherer, OutRecord, append
 from intelshare.runtime.kafka import KeyPartitioner
 
 pytestmark = pytest.mark.kafka
@@ -101,3 +103,30 @@ async def test_a_record_beyond_the_request_limit_is_refused_before_anything_is_s
     finally:
         await consumer.stop()
     assert end == 0
+
+
+async def test_records_gathered_one_turn_at_a_time_keep_their_order_and_share_batches(
+    kafka_bootstrap: str, create_topics
+) -> None:
+    """A stream of single records, one per turn, lands in order, many to a batch."""
+    (topic,) = await create_topics("batches-gathered", partitions=3)
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, enable_idempotence=True)
+    await producer.start()
+    gatherer = Gatherer(producer)
+    records = [OutRecord(topic, f"case-{n % 5}".encode(), b"%d" % n, []) for n in range(400)]
+    try:
+        laters = []
+        for record in records:
+            laters += gatherer.add([record])
+            await asyncio.sleep(0)  # one record per turn of the event loop
+        landed = [await later.metadata() for later in laters]
+    finally:
+        await producer.stop()
+
+    appends = {id(later.turn) for later in laters}
+    assert 1 < len(appends) < len(records) // 4  # records waited together for the broker
+    read = await read_all(kafka_bootstrap, topic, len(records))
+    assert sorted((p, o) for p, o, _, _ in read) == sorted((m.partition, m.offset) for m in landed)
+    for partition in range(3):
+        values = [int(v) for p, _, _, v in sorted(read) if p == partition]
+        assert values == sorted(values)

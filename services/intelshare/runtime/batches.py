@@ -138,12 +138,15 @@ async def append(
 
 
 class Gatherer:
-    """Gathers what is enqueued during one turn of the event loop into batches, for a stream.
+    """Gathers records enqueued one at a time into batches, for a stream of writes.
 
     A publisher enqueues alerts one at a time; one :func:`append` each would make a batch of
-    every alert. Records added during one turn of the event loop are appended together at its
-    end instead (many, when alerts are read as fast as they are acknowledged; one or two at a
-    steady rate), each turn's after the turn before's, so their order holds.
+    every alert, and a partition takes a new batch only once the one before it left for the
+    broker. Records added during one turn of the event loop are appended together at its end
+    instead, and while an append waits for the broker, what comes meanwhile gathers for the
+    next: many records per batch when alerts are read as fast as they are acknowledged, one
+    or two at a steady rate, never a queue of appends each waiting for the one before. One
+    append at a time, in the order records came, so their order holds.
     """
 
     def __init__(
@@ -151,44 +154,45 @@ class Gatherer:
         producer: AIOKafkaProducer,
         prepare: Callable[[list[OutRecord]], list[OutRecord]] | None = None,
     ) -> None:
-        """Gather for ``producer``; ``prepare`` finishes each turn's records (signs them)."""
+        """Gather for ``producer``; ``prepare`` finishes each gathering's records (signs them)."""
         self.producer = producer
         """Where the records go."""
         self._prepare = prepare
         self._records: list[OutRecord] = []
-        self._turn: asyncio.Future[list[Ack]] | None = None
-        self._handing: asyncio.Task[None] | None = None
+        self._gathering: asyncio.Future[list[Ack]] | None = None
+        self._worker: asyncio.Task[None] | None = None
 
     def add(self, records: Sequence[OutRecord]) -> list[Later]:
-        """Take ``records`` for this turn's batches; where each one's ack will come from."""
-        if self._turn is None:
+        """Take ``records`` for the next append; where each one's ack will come from."""
+        if self._gathering is None:
             loop = asyncio.get_running_loop()
-            self._turn = loop.create_future()
-            loop.call_soon(self._hand_over)
+            self._gathering = loop.create_future()
+            if self._worker is None:
+                loop.call_soon(self._start)
         first = len(self._records)
         self._records.extend(records)
-        return [Later(r.topic, self._turn, first + n) for n, r in enumerate(records)]
+        return [Later(r.topic, self._gathering, first + n) for n, r in enumerate(records)]
 
-    def _hand_over(self) -> None:
-        records, turn, before = self._records, self._turn, self._handing
-        self._records, self._turn = [], None
-        if turn is not None:
-            self._handing = asyncio.ensure_future(self._append(records, turn, before))
+    def _start(self) -> None:
+        if self._worker is None:
+            self._worker = asyncio.ensure_future(self._work())
 
-    async def _append(
-        self,
-        records: list[OutRecord],
-        turn: asyncio.Future[list[Ack]],
-        before: asyncio.Task[None] | None,
-    ) -> None:
-        if before is not None:
-            await asyncio.wait({before})  # the turn before's batches go first
+    async def _work(self) -> None:
         try:
-            if self._prepare is not None:
-                records = self._prepare(records)
-            turn.set_result(await append(self.producer, records))
-        except (AppendFailed, asyncio.CancelledError) as error:
-            turn.set_exception(error)
+            while self._gathering is not None:
+                records, gathering = self._records, self._gathering
+                self._records, self._gathering = [], None
+                try:
+                    if self._prepare is not None:
+                        records = self._prepare(records)
+                    gathering.set_result(await append(self.producer, records))
+                except AppendFailed as error:
+                    gathering.set_exception(error)
+                except asyncio.CancelledError as error:
+                    gathering.set_exception(error)
+                    raise
+        finally:
+            self._worker = None
 
 
 @dataclass(frozen=True, slots=True)
