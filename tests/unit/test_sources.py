@@ -71,12 +71,14 @@ class FakePublisher:
         """Acknowledge every write, except number ``fail_at``'s."""
         self.log = EventLog(service="producer", country="GB", fmt="json", output=io.StringIO())
         self.enqueued: list[int] = []
+        self.bulk: list[bool] = []
         self.settled: list[int] = []
         self.acks: dict[int, asyncio.Future[None]] = {}
         self.fail_at = fail_at
 
-    async def enqueue(self, record: dict[str, object]) -> int:
-        """Note the record's number; its acknowledgement is decided at once."""
+    async def enqueue(self, record: dict[str, object], *, bulk: bool = False) -> int:
+        """Note the record's number (and whether it came in bulk); its ack is decided at once."""
+        self.bulk.append(bulk)
         number = int(str(record["n"]))
         self.enqueued.append(number)
         self.acks[number] = asyncio.get_running_loop().create_future()
@@ -115,6 +117,7 @@ async def test_pump_settles_in_the_order_it_read() -> None:
     )
 
     assert published == 50
+    assert publisher.bulk == [True] * 50  # as fast as acknowledged: gathered into batches
     assert publisher.enqueued == list(range(50))
     assert publisher.settled == list(range(50))
     assert results == list(range(50))

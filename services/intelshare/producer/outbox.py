@@ -33,7 +33,7 @@ from intelshare.runtime.refusals import kafka_failure
 from intelshare.state.entries import SentCopy, SentRecord, encode_entry
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Awaitable, Callable, Mapping, Sequence
 
     from aiokafka import AIOKafkaProducer
     from aiokafka.structs import RecordMetadata
@@ -208,18 +208,26 @@ class Outbox:
         return OutRecord(topic, key, value, [])
 
     async def acknowledged(self, records: Sequence[OutRecord]) -> list[RecordMetadata]:
-        """Enqueue ``records`` and wait for every acknowledgement.
+        """Send ``records`` (:meth:`send`) and wait for every acknowledgement.
 
         Raises:
             BrokerUnavailable: the broker cannot be reached (only then).
             RequestRefused, AccessDenied: the client or broker refused one of them.
         """
-        return await self.confirmed(await self.enqueue(records))
+        return await self.confirmed(await self.send(records))
+
+    async def send(self, records: Sequence[OutRecord]) -> list[Ack]:
+        """Hand ``records`` to the producer one ``send`` each, for the least wait.
+
+        For writes a caller waits for one by one (a single alert, receipt or consent answer):
+        see :func:`~intelshare.runtime.batches.send_each`. Raises as :meth:`enqueue` does.
+        """
+        return await self._hand_over(batches.send_each, records)
 
     def gather(self, records: Sequence[OutRecord]) -> list[Later]:
         """Enqueue ``records`` with whatever else this turn of the event loop enqueues.
 
-        For a stream of small writes (a publisher's alerts come one at a time): see
+        For a bulk stream of small writes (alerts read as fast as they are acknowledged): see
         :class:`~intelshare.runtime.batches.Gatherer`. A failure to enqueue is raised by
         :meth:`confirmed`, as the broker's are.
         """
@@ -235,8 +243,15 @@ class Outbox:
             RequestRefused: the client refused a record (e.g. too large for a request).
             AccessDenied: no ACL lets this country write to a record's topic.
         """
+        return await self._hand_over(batches.append, records)
+
+    async def _hand_over(
+        self,
+        way: Callable[[AIOKafkaProducer, Sequence[OutRecord]], Awaitable[list[Ack]]],
+        records: Sequence[OutRecord],
+    ) -> list[Ack]:
         try:
-            return await batches.append(self.producer, self._signed(list(records)))
+            return await way(self.producer, self._signed(list(records)))
         except batches.AppendFailed as failed:
             raise kafka_failure(failed.error, self.producer, "WRITE", failed.topic) from None
 

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from aiokafka import AIOKafkaProducer
 
     from intelshare.network.model import Network
-    from intelshare.runtime.batches import Later
+    from intelshare.runtime.batches import Ack, Later
     from intelshare.runtime.settings import Settings
     from intelshare.state.entries import Entry
 
@@ -73,7 +73,7 @@ class Pending:
     """The recipients the policy allowed (their copies come first in ``acks``)."""
     results: dict[str, CopyResult]
     """Refused recipients so far; :meth:`Publisher.settle` adds the written ones."""
-    acks: list[Later]
+    acks: list[Later] | list[Ack]
     """One acknowledgement per write: the allowed copies, then the state entries."""
 
 
@@ -167,12 +167,17 @@ class Publisher(Service):
         """
         return await self.settle(await self.enqueue(record, **options))
 
-    async def enqueue(self, record: Mapping[str, Any], **options: Unpack[SendOptions]) -> Pending:
+    async def enqueue(
+        self, record: Mapping[str, Any], *, bulk: bool = False, **options: Unpack[SendOptions]
+    ) -> Pending:
         """Check one alert revision and enqueue its copies, without waiting for the broker.
 
         Refusals are logged at once; :meth:`settle` waits for the acknowledgements and logs
         ``alert.sent``. Revisions enqueued one after another keep that order on each
         partition (the producer is idempotent), so a caller may enqueue many before settling.
+        ``bulk``: one of many read as fast as they are acknowledged; its copies are gathered
+        into batches with the others' (:meth:`Outbox.gather`: less CPU per alert, a little
+        more wait for each), else each is sent at once (:meth:`Outbox.send`).
 
         Raises:
             EncodeError: the record does not fit the Alert schema (logged, nothing sent).
@@ -211,7 +216,7 @@ class Publisher(Service):
         if allowed and header.originator == self.country:
             entries = outbox.sent_entries(header, allowed, data, trace_id)
         records += [outbox.state_record(e) for e in entries]
-        acks = outbox.gather(records)
+        acks = outbox.gather(records) if bulk else await outbox.send(records)
         return Pending(
             header=header,
             trace_id=trace_id,
