@@ -4,9 +4,10 @@ aiokafka's ``send`` costs ~13 µs of CPU per record (a future, a metadata wait, 
 partitioner and the accumulator's bookkeeping); appending the same record to a
 ``BatchBuilder`` and handing the builder over with ``send_batch`` costs ~1 µs (measured on
 the machine of the README's benchmarks). A consumer's transaction writes a receipt and a
-state entry per alert, all at once, so it writes them this way (:func:`append`); a
-publisher's alerts come one at a time, and a :class:`Gatherer` appends what one turn of the
-event loop enqueued.
+state entry per alert, all at once, so it writes them this way (:func:`append`); a producer
+reading alerts as fast as they are acknowledged enqueues them one at a time, and a
+:class:`Gatherer` appends what one turn of the event loop enqueued. A write its caller waits
+for on its own goes out with ``send`` (:func:`send_each`), which adds the least wait.
 
 The records land exactly as ``send`` would place them: the same partition for the same key
 (Kafka's murmur2, :func:`~intelshare.runtime.kafka.partition_for`), in the order given within
