@@ -216,11 +216,11 @@ class Gatherer:
                     if self._prepare is not None:
                         records = self._prepare(records)
                     gathering.set_result(await append(self.producer, records))
-                except AppendFailed as error:
-                    gathering.set_exception(error)
                 except asyncio.CancelledError as error:
                     gathering.set_exception(error)
                     raise
+                except Exception as error:  # noqa: BLE001 - every waiter must hear of any failure
+                    gathering.set_exception(error)
         finally:
             self._worker = None
 
