@@ -155,9 +155,12 @@ class CryptoHelper:
             found.get(HEADER_ORIGIN_VALUE),
             found.get(HEADER_ORIGIN_SIGNATURE),
         )
-        if origin_signature and len(origin_signature) != SIGNATURE_BYTES:
-            return items
-        if originator and origin_value and origin_signature:
+        if (
+            originator
+            and origin_value
+            and origin_signature
+            and len(origin_signature) == SIGNATURE_BYTES
+        ):
             public = self._public_key(originator.decode(errors="replace"))
             if public is not None:
                 items.append((public, origin_signature, origin_value))

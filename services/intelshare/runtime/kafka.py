@@ -61,32 +61,30 @@ class KeyPartitioner:
 
     The same partition for the same key as the default (and as Java clients), but keys
     repeat — a case id for every alert of the case, the country for every audit event — and
-    the default computes the hash in pure Python for every record.
+    the default computes the hash in pure Python for every record (:func:`partition_for`).
     """
-
-    def __init__(self, remembered: int = 4_096) -> None:
-        """Remember up to ``remembered`` keys' hashes (least recently used go first).
-
-        A case's alerts come close together, and state entries' keys never come again, so
-        a few thousand recent keys catch the repeats; 65,536 cost ~14 MiB per producer once
-        full, and a replay runs a producer per country.
-        """
-        self._hash = functools.lru_cache(maxsize=remembered)(_positive_murmur2)
 
     def __call__(self, key: bytes | None, all_partitions: list[int], available: list[int]) -> int:
         """The partition for ``key`` among ``all_partitions`` (random among available if None)."""
         if key is None:
             return int(DefaultPartitioner()(key, all_partitions, available))
-        return all_partitions[self._hash(key) % len(all_partitions)]
+        return partition_for(key, all_partitions)
 
 
-@functools.lru_cache(maxsize=4_096)
+@functools.lru_cache(maxsize=16_384)
 def _key_hash(key: bytes) -> int:
+    # One memory per process (a replay runs a producer per country in one): a case's alerts
+    # come close together, and state entries' keys never come again, so the recent keys
+    # catch the repeats; 16,384 cost ~3.5 MiB once full.
     return _positive_murmur2(key)
 
 
 def partition_for(key: bytes, partitions: list[int]) -> int:
-    """The partition of ``partitions`` (sorted) that :class:`KeyPartitioner` gives ``key``."""
+    """The partition of ``partitions`` (sorted) for ``key``: Kafka's murmur2, remembered.
+
+    What aiokafka's default partitioner (and Java's) gives the key; :class:`KeyPartitioner`
+    and the batch writers (:mod:`intelshare.runtime.batches`) both place records with it.
+    """
     return partitions[_key_hash(key) % len(partitions)]
 
 
