@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
+from aiokafka import TopicPartition
 from aiokafka import errors as aiokafka_errors
 from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.producer import sender as aiokafka_sender
 
 from intelshare.contract.headers import header_map, headers
 from intelshare.errors import BrokerUnavailable
-from intelshare.runtime.kafka import Backoff, KeyPartitioner, connect
+from intelshare.runtime.kafka import MARKERS_BACKOFF_S, Backoff, KeyPartitioner, connect
 from intelshare.runtime.refusals import kafka_failure
 from intelshare.runtime.settings import Settings
 
@@ -107,3 +111,14 @@ def test_the_partitioner_places_keys_as_kafkas_murmur2_does(length: int) -> None
         assert ours(key, partitions, partitions) == DefaultPartitioner()(
             key, partitions, partitions
         )
+
+
+def test_a_begin_meeting_the_previous_commits_markers_retries_after_the_short_backoff() -> None:
+    """aiokafka answers CONCURRENT_TRANSACTIONS on a transaction's first partitions with our wait."""
+    txn_manager = SimpleNamespace(txn_partitions=set(), transactional_id="t")
+    sender = SimpleNamespace(_retry_backoff=0.02, _txn_manager=txn_manager)
+    handler = aiokafka_sender.AddPartitionsToTxnHandler(sender, [TopicPartition("t", 0)])
+    concurrent = aiokafka_errors.ConcurrentTransactions.errno
+    response = SimpleNamespace(errors=[("t", [(0, concurrent)])])
+
+    assert handler.handle_response(response) == MARKERS_BACKOFF_S < 0.02
