@@ -114,7 +114,7 @@ def test_the_partitioner_places_keys_as_kafkas_murmur2_does(length: int) -> None
 
 
 def test_a_begin_meeting_the_previous_commits_markers_retries_after_the_short_backoff() -> None:
-    """aiokafka answers CONCURRENT_TRANSACTIONS on a transaction's first partitions with our wait."""
+    """The CONCURRENT_TRANSACTIONS answer to a transaction's first partitions waits our backoff."""
     txn_manager = SimpleNamespace(txn_partitions=set(), transactional_id="t")
     sender = SimpleNamespace(_retry_backoff=0.02, _txn_manager=txn_manager)
     handler = aiokafka_sender.AddPartitionsToTxnHandler(sender, [TopicPartition("t", 0)])
