@@ -82,6 +82,8 @@ class Message:
     """The trace id header, if any."""
     headers: dict[str, bytes]
     """The record headers as received (last value of a name wins)."""
+    alert: AlertHeader | None = None
+    """An Alert's typed header, read once while checking it (None for other messages)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -165,6 +167,7 @@ class Handlers:
             if decoded.name not in self.dispatch[kind]:
                 raise InvalidMessage(f"a {decoded.schema_name} message does not belong on {kind}")
             _check_ids(decoded.record)
+            alert = AlertHeader.from_record(decoded.record) if decoded.name == "Alert" else None
             proof.check_writer(
                 self.network,
                 self.outbox.registry,
@@ -173,12 +176,18 @@ class Handlers:
                 signer=signer,
                 receiver=self.country,
                 proven=self.proven,
+                alert=alert,
             )
         except (IntelshareError, KeyError, TypeError, ValueError) as error:
             self._refuse(record, error, where)
             return None
         return Message(
-            decoded=decoded, raw=record.value, where=where, trace=trace, headers=raw_headers
+            decoded=decoded,
+            raw=record.value,
+            where=where,
+            trace=trace,
+            headers=raw_headers,
+            alert=alert,
         )
 
     async def act(self, message: Message, record: ConsumerRecord[bytes, bytes], kind: str) -> None:
@@ -225,7 +234,7 @@ class Handlers:
     async def on_alert(self, message: Message) -> None:
         """An alert revision: verdict, one event, a receipt and a state entry."""
         decoded, where, trace = message.decoded, message.where, message.trace
-        header = AlertHeader.from_record(decoded.record)
+        header = message.alert or AlertHeader.from_record(decoded.record)
         now = self.clock()
         arrival = decide(
             self.network,

@@ -96,8 +96,11 @@ def check_writer(
     signer: str,
     receiver: str,
     proven: Proven | None = None,
+    alert: AlertHeader | None = None,
 ) -> None:
     """Check that ``signer`` is who the decoded record says wrote it.
+
+    ``alert``: the record's header when it is an Alert and the caller has read it already.
 
     Raises:
         ProofError: the wrong signer, a disagreeing ``originator`` header, or an onward copy
@@ -111,7 +114,7 @@ def check_writer(
             ProofRule.ORIGINATOR_MISMATCH,
             f"the originator header says {header or 'nothing'}, the record {originator}",
         )
-    expected = _expected_writer(decoded.name, record, receiver)
+    expected = _expected_writer(decoded.name, record, receiver, alert)
     if signer != expected:
         raise ProofError(
             ProofRule.WRONG_SIGNER,
@@ -134,9 +137,11 @@ def _originator(name: str, record: Mapping[str, Any]) -> str:
     return str(record["originator"])
 
 
-def _expected_writer(name: str, record: Mapping[str, Any], receiver: str) -> str:
+def _expected_writer(
+    name: str, record: Mapping[str, Any], receiver: str, alert: AlertHeader | None = None
+) -> str:
     if name == "Alert":
-        return sender_of(AlertHeader.from_record(record), receiver)
+        return sender_of(alert or AlertHeader.from_record(record), receiver)
     if name == "Receipt":
         return str(record["recipient"])
     if name == "ConsentRequest":
