@@ -233,8 +233,9 @@ class Handlers:
 
     async def on_alert(self, message: Message) -> None:
         """An alert revision: verdict, one event, a receipt and a state entry."""
-        decoded, where, trace = message.decoded, message.where, message.trace
-        header = message.alert or AlertHeader.from_record(decoded.record)
+        where, trace = message.where, message.trace
+        header = message.alert
+        assert header is not None  # check() reads the header of every Alert it passes
         now = self.clock()
         arrival = decide(
             self.network,
