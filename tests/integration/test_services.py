@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import math
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -307,3 +310,31 @@ async def test_a_later_answer_is_logged_but_a_repeated_receipt_is_not(
 
     statuses = [e["status"] for e in net.events.named("receipt.received")]
     assert statuses == ["RECEIVED", "HIT", "RECEIVED"]
+
+
+async def test_a_commit_interval_gathers_a_trickle_into_few_transactions(
+    kafka_bootstrap, topics, tmp_path
+):
+    """With a 1 s commit interval, alerts trickling in over ~1 s commit in a few transactions."""
+    interval, count = 1.0, 20
+    async with services(kafka_bootstrap, topics, tmp_path) as net:
+        await net.consumer("RS", commit_interval=interval)
+        gb = await net.publisher("GB")
+        began = time.monotonic()
+        for n in range(count):
+            await gb.publish(alert("GB", ["RS"], case_id=f"GB-CASE-{n}"))
+            await asyncio.sleep(0.04)
+        span = time.monotonic() - began
+        await net.events.wait("alert.received", count, country="RS")
+
+    # Every transaction of RS's consumer ends with a commit marker on GB's receipts partition,
+    # which takes an offset of its own: the receipts' offsets run in one stretch per transaction.
+    offsets = sorted(
+        r.offset for r in await read_topic(kafka_bootstrap, receipts_topic("GB", topics))
+    )
+    assert len(offsets) == count
+    transactions = 1 + sum(b - a > 1 for a, b in zip(offsets, offsets[1:], strict=False))
+    # The first alert commits at once; the rest gather, one transaction per interval.
+    assert transactions <= 2 + math.ceil(span / interval), (transactions, span, offsets)
+    received = net.events.named("alert.received", country="RS")
+    assert len({e["alert_id"] for e in received}) == count

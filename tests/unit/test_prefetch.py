@@ -169,6 +169,38 @@ async def test_waiting_with_nothing_fetched_ends_after_the_timeout() -> None:
     await prefetch.stop()
 
 
+async def test_gathering_ends_when_a_full_batch_is_held() -> None:
+    """Records lingering for the next transaction go as soon as a full batch waits."""
+    consumer = Scripted()
+    prefetch = _prefetch(consumer, revoked=[0], max_records=3)
+    prefetch.start()
+    consumer.fetched.put_nowait(_records(1))
+    await prefetch.wait(1.0)
+    assert prefetch.held == 1
+    gathering = asyncio.ensure_future(prefetch.gather(30.0, asyncio.Event()))
+    await asyncio.sleep(0.05)
+    assert not gathering.done()  # one record of three: it still lingers
+    consumer.fetched.put_nowait(_records(2, 3))
+    await asyncio.wait_for(gathering, 1.0)
+    assert [r.offset for r in fresh(prefetch.take(), 0)[INBOX]] == [1, 2, 3]
+    assert prefetch.held == 0
+    await prefetch.stop()
+
+
+async def test_gathering_ends_at_its_time_or_when_the_consumer_stops() -> None:
+    """A quiet inbox lingers no longer than asked, and a stop is not held up by it."""
+    prefetch = _prefetch(Scripted(), revoked=[0], max_records=10)
+    prefetch.start()
+    await asyncio.wait_for(prefetch.gather(0.05, asyncio.Event()), 1.0)
+    stop = asyncio.Event()
+    gathering = asyncio.ensure_future(prefetch.gather(30.0, stop))
+    await asyncio.sleep(0.05)
+    assert not gathering.done()
+    stop.set()
+    await asyncio.wait_for(gathering, 1.0)
+    await prefetch.stop()
+
+
 async def test_wait_before_start_is_a_programming_error() -> None:
     """The loop must start the prefetch first."""
     with pytest.raises(RuntimeError, match="not started"):

@@ -60,6 +60,8 @@ def test_ids_are_derived_per_country_and_role() -> None:
         pytest.param({"topic_prefix": "a b"}, "topic prefix", id="space-in-prefix"),
         pytest.param({"stop_timeout": 0}, "stop timeout", id="zero-stop-timeout"),
         pytest.param({"connect_timeout": -1}, "connect timeout", id="negative-connect"),
+        pytest.param({"commit_interval": -0.1}, "commit interval", id="negative-interval"),
+        pytest.param({"commit_interval": 250}, "commit interval", id="interval-in-ms"),
     ],
 )
 def test_bad_values_are_refused_naming_the_setting(values: dict, named: str) -> None:
@@ -73,6 +75,7 @@ def test_bad_values_are_refused_naming_the_setting(values: dict, named: str) -> 
     [
         pytest.param("INTELSHARE_AUDIT", "maybe", id="audit"),
         pytest.param("INTELSHARE_STOP_TIMEOUT", "soon", id="stop-timeout"),
+        pytest.param("INTELSHARE_COMMIT_INTERVAL", "250ms", id="commit-interval"),
     ],
 )
 def test_bad_variables_are_refused_naming_the_variable(variable: str, value: str) -> None:
@@ -85,3 +88,9 @@ def test_a_service_without_country_says_how_to_give_one() -> None:
     """require_country() names the flag and the variable."""
     with pytest.raises(SettingsError, match="--country or INTELSHARE_COUNTRY"):
         Settings().require_country()
+
+
+def test_the_commit_interval_is_read_in_seconds_and_defaults_to_none() -> None:
+    """INTELSHARE_COMMIT_INTERVAL gives seconds; unset, each batch commits at once."""
+    assert Settings().commit_interval == 0
+    assert Settings.from_env({"INTELSHARE_COMMIT_INTERVAL": "0.5"}).commit_interval == 0.5

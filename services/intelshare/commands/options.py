@@ -135,6 +135,17 @@ InstanceOption = Annotated[
         show_default=False,
     ),
 ]
+CommitIntervalOption = Annotated[
+    float | None,
+    setting_option(
+        "commit_interval",
+        "--commit-interval",
+        help="Seconds to let records gather after a transaction begins before the next one "
+        "(default 0: commit as soon as the one before committed). Fewer, larger transactions "
+        "for up to this much more latency; 0.5-1 suits many consumers sharing few cores.",
+        show_default=False,
+    ),
+]
 LogDirOption = Annotated[
     Path | None,
     typer.Option(

@@ -23,6 +23,7 @@ from intelshare.commands.options import (
     BootstrapOption,
     ClientConfigOption,
     ClockSkewOption,
+    CommitIntervalOption,
     ConnectTimeoutOption,
     CountryOption,
     GroupIdOption,
@@ -266,6 +267,7 @@ def consumer(
     client_config: ClientConfigOption = None,
     instance: InstanceOption = None,
     signing_key_file: SigningKeyFileOption = None,
+    commit_interval: CommitIntervalOption = None,
     crypto_helper: Annotated[
         bool,
         typer.Option(
@@ -291,6 +293,7 @@ def consumer(
         connect_timeout=connect_timeout,
         clock_skew=clock_skew,
         instance=instance,
+        commit_interval=commit_interval,
     )
     spare_core = (os.cpu_count() or 1) > 1
     _run(run_until_signalled(Consumer(settings, crypto_helper=crypto_helper and spare_core)))

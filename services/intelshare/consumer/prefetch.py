@@ -73,6 +73,7 @@ class Prefetch:
         self._polls: deque[Poll] = deque()
         self._held = 0
         self._arrived = asyncio.Event()
+        self._full = asyncio.Event()
         self._room = asyncio.Event()
         self._room.set()
         self._task: asyncio.Task[None] | None = None
@@ -97,6 +98,11 @@ class Prefetch:
         self._polls.clear()
         self._held = 0
 
+    @property
+    def held(self) -> int:
+        """Records held, waiting for the loop to take them."""
+        return self._held
+
     async def wait(self, seconds: float) -> None:
         """Return once a poll is held, or after ``seconds``.
 
@@ -112,6 +118,24 @@ class Prefetch:
                 await asyncio.wait({arrived, task}, timeout=seconds, return_when="FIRST_COMPLETED")
             finally:
                 arrived.cancel()
+        if task.done():
+            task.result()
+
+    async def gather(self, seconds: float, stop: asyncio.Event) -> None:
+        """Return once a full batch is held, ``stop`` is set, or after ``seconds``.
+
+        Raises:
+            Exception: whatever the background ``getmany`` raised (a broker or ACL error).
+        """
+        task = self._task
+        if task is None:
+            raise RuntimeError("Prefetch is not started")
+        waits = [asyncio.ensure_future(self._full.wait()), asyncio.ensure_future(stop.wait())]
+        try:
+            await asyncio.wait({*waits, task}, timeout=seconds, return_when="FIRST_COMPLETED")
+        finally:
+            for wait in waits:
+                wait.cancel()
         if task.done():
             task.result()
 
@@ -131,6 +155,7 @@ class Prefetch:
         self._polls.clear()
         self._held = 0
         self._arrived.clear()
+        self._full.clear()
         self._room.set()
         return polls
 
@@ -147,6 +172,8 @@ class Prefetch:
                 proofs = self._helper.prove(chain.from_iterable(batch.values()))
             self._polls.append(Poll(batch, self._revocations(), proofs))
             self._held += count
+            if self._held >= self._max_records:
+                self._full.set()
             if self._held >= 2 * self._max_records:
                 self._room.clear()
             self._arrived.set()

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
@@ -88,6 +89,8 @@ class Transactions:
         self._committing: asyncio.Task[None] | None = None
         self.handled = 0
         """Messages handled and committed."""
+        self.began = 0.0
+        """Monotonic time the latest batch's transaction was begun (0: none yet)."""
 
     async def take(self, batch: Batch, stop: asyncio.Event, *, overdue: bool) -> None:
         """Handle ``batch``; its transaction commits in the background (see :meth:`settled`).
@@ -121,6 +124,7 @@ class Transactions:
             handled.effects = self._handlers.take()
             if not handled.empty:
                 await self.settled()
+                self.began = time.monotonic()
                 self._committing = asyncio.create_task(self._commit(handled), name="commit")
             if not records:
                 return

@@ -32,6 +32,8 @@ _HOST_PORT: Final = re.compile(
 )
 _PREFIX: Final = re.compile(r"^[A-Za-z0-9._-]*$")
 _MAX_PORT: Final = 65535
+LONGEST_COMMIT_INTERVAL: Final = 60.0
+"""Seconds; longer is a typo (milliseconds meant) and would hold every line that long."""
 
 ENV: Final = {
     "bootstrap": "INTELSHARE_BOOTSTRAP",
@@ -48,6 +50,7 @@ ENV: Final = {
     "clock_skew": "INTELSHARE_CLOCK_SKEW",
     "client_config": "INTELSHARE_CLIENT_CONFIG",
     "instance": "INTELSHARE_INSTANCE",
+    "commit_interval": "INTELSHARE_COMMIT_INTERVAL",
     "signing_key_file": "INTELSHARE_SIGNING_KEY_FILE",
     "signing_key": "INTELSHARE_SIGNING_KEY",
 }
@@ -94,6 +97,10 @@ class Settings:
     instance: str | None = None
     """Names one consumer process of a country (its transactional id); random when unset.
     Give each replica a stable one (a pod ordinal) so a restart fences its predecessor."""
+    commit_interval: float = 0.0
+    """Seconds a consumer lets records gather after a transaction begins before the next one
+    (0: each as soon as the one before committed). Fewer, larger transactions for up to this
+    much more latency: worth it where many consumers share few cores (a large replay)."""
 
     def __post_init__(self) -> None:
         """Refuse bad values at once, naming the setting; read the client file."""
@@ -127,6 +134,11 @@ class Settings:
             raise SettingsError(f"instance: {self.instance!r} may hold only letters, digits, . _ -")
         if self.clock_skew < 0:
             raise SettingsError(f"clock skew: {self.clock_skew} is negative")
+        if not 0 <= self.commit_interval <= LONGEST_COMMIT_INTERVAL:
+            raise SettingsError(
+                f"commit interval: {self.commit_interval:g} is not between 0 and "
+                f"{LONGEST_COMMIT_INTERVAL:g} seconds"
+            )
 
     @classmethod
     def from_env(
@@ -262,7 +274,7 @@ def _parse(name: str, raw: str, variable: str) -> object:
         if lowered in ("0", "false", "no", "off"):
             return False
         raise SettingsError(f"{variable}: {raw!r} is not a boolean (true/false, 1/0)")
-    if name in ("connect_timeout", "stop_timeout", "clock_skew"):
+    if name in ("connect_timeout", "stop_timeout", "clock_skew", "commit_interval"):
         try:
             return float(raw)
         except ValueError:
