@@ -7,6 +7,7 @@ import json
 import math
 import time
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 from servicekit import (
@@ -333,7 +334,7 @@ async def test_a_commit_interval_gathers_a_trickle_into_few_transactions(
         r.offset for r in await read_topic(kafka_bootstrap, receipts_topic("GB", topics))
     )
     assert len(offsets) == count
-    transactions = 1 + sum(b - a > 1 for a, b in zip(offsets, offsets[1:], strict=False))
+    transactions = 1 + sum(b - a > 1 for a, b in pairwise(offsets))
     # The first alert commits at once; the rest gather, one transaction per interval.
     assert transactions <= 2 + math.ceil(span / interval), (transactions, span, offsets)
     received = net.events.named("alert.received", country="RS")
