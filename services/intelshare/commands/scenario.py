@@ -7,7 +7,6 @@ checks its expectations (exit 0 all met, 1 one failed, 2 bad input).
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import sys
 from datetime import timedelta
@@ -46,6 +45,7 @@ from intelshare.replay.render import (
 )
 from intelshare.replay.session import KafkaSetup, fresh_prefix, replay_on_kafka
 from intelshare.replay.validate import check_window, finite
+from intelshare.runtime import eventloop
 from intelshare.runtime.eventlog import configure_library_logging
 from intelshare.runtime.settings import DEFAULT_BOOTSTRAP, Settings
 from intelshare.scenario.files import CheckReport, check_scenario, load_scenario
@@ -401,7 +401,7 @@ def _replay_live(report: CheckReport, setup: KafkaSetup, options: ReplayOptions)
 
     try:
         with progress:
-            result = asyncio.run(
+            result = eventloop.run(
                 replay_on_kafka(report, setup, options, progress=advance, ready=progress.start)
             )
     except KeyboardInterrupt:
