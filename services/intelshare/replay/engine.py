@@ -62,8 +62,10 @@ class ReplayOptions:
     idle: float = 10.0
     """Seconds without any news after which the replay ends with what it has: copies still
     unaccounted for count as lost, expectations still undecided as failed."""
-    window: int = 256
-    """Sends in flight at once (a step about an earlier alert waits for that alert's)."""
+    window: int = 1024
+    """Sends in flight at once (a step about an earlier alert waits for that alert's). Twelve
+    producers share it: 1,024 lets each gather hundreds of records per request (256 cost a
+    fifth more CPU per message; 4,096 only memory)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
