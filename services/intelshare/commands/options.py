@@ -142,7 +142,8 @@ CommitIntervalOption = Annotated[
         "--commit-interval",
         help="Seconds to let records gather after a transaction begins before the next one "
         "(default 0: commit as soon as the one before committed). Fewer, larger transactions "
-        "for up to this much more latency; 1-2 suits many consumers sharing few cores (a large replay).",
+        "for up to this much more latency; 1-2 suits many consumers sharing few cores "
+        "(a large replay).",
         show_default=False,
     ),
 ]
