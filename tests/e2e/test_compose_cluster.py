@@ -23,7 +23,13 @@ NODES = ("kafka", "kafka-2", "kafka-3")
 # Only what the drill needs runs: three nodes, the topics, GB's producer, GB's and RS's consumers.
 SERVICES = (*NODES, "init", "producer-gb", "consumer-gb", "consumer-rs")
 OUTAGE = 25.0
-"""Seconds each node stays dead: well beyond Kafka's failure detection (9 s heartbeats)."""
+"""Seconds each node stays dead at least: well beyond Kafka's failure detection (9 s heartbeats)."""
+RESUME_LIMIT = 120.0
+"""Seconds a node may stay dead before GB must have sent again. Its leaders move after the
+controller fences it (9 s; longer when it was the active controller and a new one is elected
+first), then GB's producer learns the new leaders: usually well inside OUTAGE, but on a busy
+two-core machine running three brokers it has taken longer, so the node stays down until GB's
+sends resume instead of the test judging a fixed window."""
 # What RS logs once for each alert copy that reaches it (new, update, revocation, refused).
 ARRIVALS = frozenset({"alert.received", "alert.revoked", "alert.rejected"})
 
@@ -116,14 +122,19 @@ def test_killing_each_node_in_turn_loses_and_doubles_nothing(cluster: Compose) -
     for node in NODES:
         before = _counts(cluster)["copies"]
         cluster.run("kill", node)
+        killed = time.monotonic()
         time.sleep(OUTAGE)
         during = _counts(cluster)["copies"] - before
+        while not during and time.monotonic() - killed < RESUME_LIMIT:
+            time.sleep(3)
+            during = _counts(cluster)["copies"] - before
+        down = time.monotonic() - killed
         cluster.run("start", node)
         back = _wait_recovered(cluster, node)
-        print(f"{node}: killed {OUTAGE:.0f}s, GB sent {during} copies meanwhile, "  # noqa: T201
+        print(f"{node}: killed {down:.0f}s, GB sent {during} copies meanwhile, "  # noqa: T201
               f"every replica in sync {back:.0f}s after its start")  # fmt: skip
         # The network kept working: GB's sends went on while the node was down.
-        assert during > 0, f"GB sent nothing while {node} was down"
+        assert during > 0, f"GB sent nothing in the {down:.0f}s {node} was down"
     cluster.run("stop", "producer-gb")
     deadline = time.monotonic() + 90
     counts = _counts(cluster)
