@@ -90,7 +90,7 @@ def test_a_service_without_country_says_how_to_give_one() -> None:
         Settings().require_country()
 
 
-def test_the_commit_interval_is_read_in_seconds_and_defaults_to_none() -> None:
+def test_the_commit_interval_is_read_in_seconds_and_defaults_to_zero() -> None:
     """INTELSHARE_COMMIT_INTERVAL gives seconds; unset, each batch commits at once."""
     assert Settings().commit_interval == 0
     assert Settings.from_env({"INTELSHARE_COMMIT_INTERVAL": "0.5"}).commit_interval == 0.5

@@ -109,17 +109,7 @@ class Prefetch:
         Raises:
             Exception: whatever the background ``getmany`` raised (a broker or ACL error).
         """
-        task = self._task
-        if task is None:
-            raise RuntimeError("Prefetch is not started")
-        if not self._polls:
-            arrived = asyncio.ensure_future(self._arrived.wait())
-            try:
-                await asyncio.wait({arrived, task}, timeout=seconds, return_when="FIRST_COMPLETED")
-            finally:
-                arrived.cancel()
-        if task.done():
-            task.result()
+        await self._until(() if self._polls else (self._arrived,), seconds)
 
     async def gather(self, seconds: float, stop: asyncio.Event) -> None:
         """Return once a full batch is held, ``stop`` is set, or after ``seconds``.
@@ -127,15 +117,23 @@ class Prefetch:
         Raises:
             Exception: whatever the background ``getmany`` raised (a broker or ACL error).
         """
+        await self._until((self._full, stop), seconds)
+
+    async def _until(self, events: tuple[asyncio.Event, ...], seconds: float) -> None:
+        """Wait for one of ``events``, the poller's end, or ``seconds``; raise its failure.
+
+        With no events it does not wait at all, only raises what the poller raised.
+        """
         task = self._task
         if task is None:
             raise RuntimeError("Prefetch is not started")
-        waits = [asyncio.ensure_future(self._full.wait()), asyncio.ensure_future(stop.wait())]
-        try:
-            await asyncio.wait({*waits, task}, timeout=seconds, return_when="FIRST_COMPLETED")
-        finally:
-            for wait in waits:
-                wait.cancel()
+        if events:
+            waits = [asyncio.ensure_future(event.wait()) for event in events]
+            try:
+                await asyncio.wait({*waits, task}, timeout=seconds, return_when="FIRST_COMPLETED")
+            finally:
+                for wait in waits:
+                    wait.cancel()
         if task.done():
             task.result()
 
