@@ -297,7 +297,8 @@ def replay(
         idle=finite(idle, "--idle"),
     )
     finite(connect_timeout, "--connect-timeout")
-    report = load_scenario(file, seed=seed)
+    # Replayed live, the check keeps the timeline it builds: the file is read once.
+    report = load_scenario(file, seed=seed, timeline=not dry_run)
     assert report.outline is not None
     check_window(options, report.outline)
     print_problems(report.warnings)
@@ -323,7 +324,11 @@ def replay(
         delete_topics=with_consumers and prefix is None and not keep_topics,
         log_dir=log_dir,
     )
-    _replay_live(report, setup, options)
+    try:
+        _replay_live(report, setup, options)
+    finally:
+        if report.timeline is not None:
+            report.timeline.close()
 
 
 def _on_configured_network(report: CheckReport, settings: Settings) -> CheckReport:

@@ -189,7 +189,9 @@ def restamp(record: Mapping[str, Any], kind: str, shift: timedelta) -> dict[str,
 
 
 def timeline(report: CheckReport) -> Iterator[TimelineEntry]:
-    """The entries of a checked scenario, streamed from its file."""
+    """The entries of a checked scenario: those built while checking, else from its file."""
+    if report.timeline is not None:
+        return report.timeline.entries()
     assert report.scenario is not None
     assert report.outline is not None
     builder = TimelineBuilder(report.scenario, keep=report.outline.referenced)
@@ -214,13 +216,11 @@ class Replay:
         options: ReplayOptions,
         progress: Callable[[int], None] | None = None,
         health: Callable[[], None] | None = None,
-        entries: AsyncIterator[TimelineEntry] | None = None,
     ) -> None:
         """Play ``report`` (a checked scenario) through ``sender`` on ``clock``.
 
         ``progress`` hears how many messages are published so far; ``health`` is called
         now and then and raises when something the replay relies on has stopped.
-        ``entries``: the report's timeline built elsewhere (default: here, as it is played).
         """
         assert report.scenario is not None
         self.report = report
@@ -243,7 +243,6 @@ class Replay:
         """Sends in flight that wait for earlier ones before going out."""
         self._slots = asyncio.Semaphore(options.window)
         self.published = 0
-        self._entries = entries
 
     def _due(self, at: timedelta) -> float:
         """Seconds after the start at which a step at offset ``at`` is due."""
@@ -257,7 +256,7 @@ class Replay:
         first_send: float | None = None
         paused = 0.0  # time spent waiting in pauses, not publishing
         last_end = options.start
-        async for entry in self._entries or _played(timeline(self.report)):
+        async for entry in _played(timeline(self.report)):
             at = entry.step.at
             if at < options.start:
                 continue

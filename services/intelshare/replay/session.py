@@ -20,7 +20,6 @@ from intelshare.errors import IntelshareError
 from intelshare.network.acls import ADMIN
 from intelshare.replay.clock import RealClock
 from intelshare.replay.engine import Replay, ReplayOptions, ReplayReport
-from intelshare.replay.feed import WORTH_IT, TimelineFeed
 from intelshare.replay.kafka_edge import AuditReader, CountrySenders, LocalConsumers
 from intelshare.runtime.kafka import connect, make_admin
 from intelshare.runtime.topics import ensure_acls, ensure_topics, plan_topics
@@ -83,12 +82,6 @@ async def replay_on_kafka(
     async with contextlib.AsyncExitStack() as stack:
         if setup.delete_topics:
             stack.push_async_callback(delete_prefixed, admin)
-        feed = None
-        if report.outline.steps >= WORTH_IT:
-            # Started first: the helper reads the file while the clients connect.
-            feed = TimelineFeed(report)
-            stack.callback(feed.stop)
-            feed.start()
         consumers = None
         if setup.with_consumers:
             consumers = LocalConsumers(
@@ -104,7 +97,6 @@ async def replay_on_kafka(
             clock=RealClock(),
             options=options,
             progress=progress,
-            entries=None if feed is None else feed.entries(),
         )
         reader = AuditReader(settings, replay.outcome.observe)
         stack.push_async_callback(reader.stop)

@@ -31,7 +31,12 @@ from intelshare.scenario.model import (
     ShareOnwardStep,
     UpdateStep,
 )
-from intelshare.scenario.timeline import build_alert, end_of, scenario_alert_id
+from intelshare.scenario.timeline import (
+    TimelineBuilder,
+    build_alert,
+    end_of,
+    scenario_alert_id,
+)
 from intelshare.yamlpos import Reader, Where, suggest
 
 if TYPE_CHECKING:
@@ -63,14 +68,21 @@ class Checker:
     """Checks a scenario's steps in order and learns what a replay needs to stream them."""
 
     def __init__(
-        self, reader: Reader, scenario: Scenario, keep: frozenset[str] | None = None
+        self,
+        reader: Reader,
+        scenario: Scenario,
+        keep: frozenset[str] | None = None,
+        builder: TimelineBuilder | None = None,
     ) -> None:
         """Problems go to ``reader``; ``scenario`` gives network, seed and start.
 
         ``keep``: the alerts later steps or expectations refer to (None: all of them). Only
         their headers are kept; of every other alert, only the line that names it.
+        ``builder``: the timeline built beside the check, whose alert records it checks
+        (each is then built once).
         """
         self._keep = keep
+        self._builder = builder
         self._lines: dict[str, int] = {}
         self.reader = reader
         self.scenario = scenario
@@ -209,7 +221,10 @@ class Checker:
                 value_node(node, "agency"),
                 f"{agency!r} is not an agency of {step.originator} ({known})",
             )
-        record = build_alert(self.scenario, step, ids)
+        if self._builder is not None:
+            record = self._builder.alert_record(step)
+        else:
+            record = build_alert(self.scenario, step, ids)
         try:
             codec.encode(default_registry(), "Alert", record)
         except EncodeError as error:

@@ -35,7 +35,8 @@ from intelshare.scenario.model import (
     UpdateStep,
 )
 from intelshare.scenario.parse import parse_header, parse_step
-from intelshare.scenario.timeline import end_of
+from intelshare.scenario.spool import TimelineSpool
+from intelshare.scenario.timeline import TimelineBuilder, end_of
 from intelshare.yamlpos import (
     Problem,
     Reader,
@@ -85,6 +86,8 @@ class CheckReport:
     """Errors and warnings, in file order."""
     seconds: float = 0.0
     """How long the check took."""
+    timeline: TimelineSpool | None = None
+    """The timeline built while checking, when asked for and the file is usable."""
 
     @property
     def errors(self) -> tuple[Problem, ...]:
@@ -110,14 +113,16 @@ class CheckReport:
         return f"{self.path}: {len(self.errors)} error(s), {len(self.warnings)} warning(s)"
 
 
-def check_scenario(path: Path, *, seed: str | None = None) -> CheckReport:
+def check_scenario(path: Path, *, seed: str | None = None, timeline: bool = False) -> CheckReport:
     """Read and check a whole scenario file, streaming its steps; never raises for bad input.
 
-    ``seed`` overrides the file's seed (ids follow it).
+    ``seed`` overrides the file's seed (ids follow it). ``timeline``: also build the timeline
+    as the steps are checked, for a replay (see :mod:`.spool`); the report holds it when the
+    file is usable, and its :meth:`~.spool.TimelineSpool.close` is the caller's.
     """
     started = default_timer()
     reader = Reader(source=str(path))
-    scenario = outline = None
+    scenario = outline = spool = None
     ids: dict[str, str] = {}
     try:
         # The first pass, over parser events only, also finds which alerts later steps name:
@@ -127,12 +132,15 @@ def check_scenario(path: Path, *, seed: str | None = None) -> CheckReport:
         if scenario is not None:
             if keep is not None:
                 keep |= {e.alert for e in scenario.expectations if e.alert is not None}
-            checker = Checker(reader, scenario, keep)
-            for index, node in enumerate(iter_step_nodes(path, reader)):
-                checker.step(parse_step(reader, node, index, scenario, checker.cursor), node)
+            builder = TimelineBuilder(scenario, keep) if timeline else None
+            checker = Checker(reader, scenario, keep, builder)
+            spool = _check_steps(path, checker, builder)
             outline, ids = checker.finish()
     except FatalSyntax:
         outline = None
+    if spool is not None and (reader.failed or outline is None):
+        spool.close()
+        spool = None
     problems = sorted(reader.problems, key=lambda p: (p.where.line, p.where.column))
     return CheckReport(
         path=path,
@@ -141,16 +149,47 @@ def check_scenario(path: Path, *, seed: str | None = None) -> CheckReport:
         ids=ids,
         problems=tuple(problems),
         seconds=default_timer() - started,
+        timeline=spool,
     )
 
 
-def load_scenario(path: Path, *, seed: str | None = None) -> CheckReport:
-    """Check a scenario and insist it is usable.
+def _check_steps(
+    path: Path, checker: Checker, builder: TimelineBuilder | None
+) -> TimelineSpool | None:
+    """Check every step; with a ``builder``, the timeline of a file without errors so far."""
+    reader = checker.reader
+    spool = None if builder is None else TimelineSpool()
+    seen = len(reader.problems)
+    try:
+        for index, node in enumerate(iter_step_nodes(path, reader)):
+            step = parse_step(reader, node, index, checker.scenario, checker.cursor)
+            checker.step(step, node)
+            if spool is None or builder is None:
+                continue
+            if len(reader.problems) > seen:
+                seen = len(reader.problems)
+                step = None if reader.failed else step
+            if step is None:  # nothing of this file will be replayed
+                spool.close()
+                spool = None
+                continue
+            spool.add(builder.entry(step))
+    except BaseException:
+        if spool is not None:
+            spool.close()
+        raise
+    if spool is not None:
+        spool.seal()
+    return spool
+
+
+def load_scenario(path: Path, *, seed: str | None = None, timeline: bool = False) -> CheckReport:
+    """Check a scenario and insist it is usable (``timeline``: as in :func:`check_scenario`).
 
     Raises:
         ScenarioError: the first error as ``file:line:column: reason`` (and how many more).
     """
-    report = check_scenario(path, seed=seed)
+    report = check_scenario(path, seed=seed, timeline=timeline)
     if not report.ok:
         errors = report.errors
         more = (

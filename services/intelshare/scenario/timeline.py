@@ -202,11 +202,21 @@ class TimelineBuilder:
         self._keep = None if keep is None else frozenset(keep)
         self._records: dict[str, dict[str, Any]] = {}
         self._ids: dict[str, str] = {}
+        self._built: tuple[AlertStep, dict[str, Any]] | None = None
 
     def _remember(self, name: str, record: dict[str, Any]) -> None:
         if self._keep is None or name in self._keep:
             self._records[name] = record
             self._ids[name] = record["alert_id"]
+
+    def alert_record(self, step: AlertStep) -> dict[str, Any]:
+        """The record of a new-alert step, built once however often it is asked for.
+
+        A check that keeps the timeline asks first, to check the record, then :meth:`entry`.
+        """
+        if self._built is None or self._built[0] is not step:
+            self._built = (step, build_alert(self.scenario, step, self._ids))
+        return self._built[1]
 
     def entry(self, step: AnyStep) -> TimelineEntry:
         """The entry for one step (steps must come in file order)."""
@@ -217,7 +227,8 @@ class TimelineBuilder:
         if isinstance(step, PauseStep):
             return None
         if isinstance(step, AlertStep):
-            record = build_alert(self.scenario, step, self._ids)
+            record = self.alert_record(step)
+            self._built = None
             self._remember(step.name, record)
             return _alert_message(step.name, record)
         previous = self._records[step.name]
