@@ -24,6 +24,9 @@ LONGEST: Final = timedelta(days=36500)
 """The longest duration accepted (``36500d``, about 100 years)."""
 _PART: Final = re.compile(r"(\d+)(ms|d|h|m|s)")
 _SHAPE: Final = re.compile(r"^(?:\d+(?:ms|d|h|m|s))+$")
+# The well-formed case in one match (a long scenario has a duration on every step).
+_WELL_FORMED: Final = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?")
+_MILLIS: Final = tuple(size // timedelta(milliseconds=1) for _, size in _UNITS)
 
 
 def parse_duration(text: str) -> timedelta:
@@ -31,6 +34,11 @@ def parse_duration(text: str) -> timedelta:
     text = text.strip()
     if text == "0":
         return timedelta(0)
+    well_formed = _WELL_FORMED.fullmatch(text)
+    if well_formed is not None and well_formed.lastindex is not None:
+        numbers = zip(well_formed.groups(), _MILLIS, strict=True)
+        millis = sum(int(number) * size for number, size in numbers if number)
+        return _bounded(text, millis)
     if not text:
         raise ValueError("empty duration")
     if text.isdigit():
@@ -51,7 +59,12 @@ def parse_duration(text: str) -> timedelta:
             )
         last = position
         # Whole milliseconds in Python ints: no overflow however many digits are written.
-        millis += int(number) * (_UNITS[position][1] // timedelta(milliseconds=1))
+        millis += int(number) * _MILLIS[position]
+    return _bounded(text, millis)
+
+
+def _bounded(text: str, millis: int) -> timedelta:
+    """``millis`` as a duration, refused when longer than :data:`LONGEST`."""
     if millis > LONGEST // timedelta(milliseconds=1):
         raise ValueError(
             f"duration {text!r} is too long; at most {format_duration(LONGEST)} (100 years)"

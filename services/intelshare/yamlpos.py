@@ -301,71 +301,91 @@ def _flatten(node: yaml.MappingNode, reader: Reader) -> int:
 
 MAX_DEPTH: Final = 100
 """How deeply lists and mappings may nest (a scenario needs about six levels)."""
+_TAGS_REMEMBERED: Final = 4096
+_SCALAR: Final = yaml.ScalarEvent
+_ALIAS: Final = yaml.AliasEvent
+_SEQUENCE: Final = yaml.SequenceStartEvent
+_MAPPING: Final = yaml.MappingStartEvent
+_SEQUENCE_END: Final = yaml.SequenceEndEvent
+_MAPPING_END: Final = yaml.MappingEndEvent
 
 
 class _Composer:
     """Composes nodes from parser events, keeping anchors for later aliases.
 
     Events and marks are typed ``Any``: libyaml's marks are not PyYAML's ``Mark`` class.
+    Composing is most of a long scenario's check, so the parser's methods are bound once and
+    plain scalars' tags are remembered by value (a scenario repeats its codes and symbols).
     """
 
     def __init__(self, stream: TextIO) -> None:
         self.loader = _Loader(stream)
+        self.event: Callable[[], Any] = self.loader.get_event
+        """The next event, taken."""
+        self.peek: Callable[[], Any] = self.loader.peek_event
+        """The next event, left in place."""
         self.anchors: dict[str, yaml.Node] = {}
         self.depth = 0
-
-    def event(self) -> Any:  # noqa: ANN401 - see the class docstring
-        return self.loader.get_event()
-
-    def peek(self) -> Any:  # noqa: ANN401 - see the class docstring
-        return self.loader.peek_event()
+        self._tags: dict[tuple[str, Any], str] = {}
 
     def node(self) -> yaml.Node:
-        if self.depth >= MAX_DEPTH:
-            # Composing recurses; Python's stack would give out before libyaml's own limit.
-            mark: Any = self.peek().start_mark
-            raise yaml.composer.ComposerError(
-                None, None, f"nested deeper than {MAX_DEPTH} levels", mark
-            )
-        self.depth += 1
-        try:
-            return self._node()
-        finally:
-            self.depth -= 1
-
-    def _node(self) -> yaml.Node:
+        """The node the next events make up (an alias: the anchored node)."""
         event = self.event()
         start: Any = event.start_mark
-        if isinstance(event, yaml.AliasEvent):
+        kind = type(event)
+        node: yaml.Node
+        if kind is _SCALAR:
+            tag = event.tag
+            if tag is None or tag == "!":
+                tag = self._scalar_tag(event.value, event.implicit)
+            node = yaml.ScalarNode(tag, event.value, start, start, event.style)
+        elif kind is _ALIAS:
             if event.anchor not in self.anchors:
                 raise yaml.composer.ComposerError(
                     None, None, f"unknown alias *{event.anchor}", start
                 )
             return self.anchors[event.anchor]
-        node: yaml.Node
-        if isinstance(event, yaml.ScalarEvent):
-            tag = event.tag
-            if tag is None or tag == "!":
-                tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
-            node = yaml.ScalarNode(tag, event.value, start, start, event.style)
-        elif isinstance(event, yaml.SequenceStartEvent):
-            tag = event.tag or self.loader.resolve(yaml.SequenceNode, None, event.implicit)
-            node = yaml.SequenceNode(tag, [], start, None)
-            while not isinstance(self.peek(), yaml.SequenceEndEvent):
-                node.value.append(self.node())
-            node.end_mark = self.event().end_mark
-        elif isinstance(event, yaml.MappingStartEvent):
-            tag = event.tag or self.loader.resolve(yaml.MappingNode, None, event.implicit)
-            node = yaml.MappingNode(tag, [], start, None)
-            while not isinstance(self.peek(), yaml.MappingEndEvent):
-                key = self.node()
-                node.value.append((key, self.node()))
-            node.end_mark = self.event().end_mark
+        elif kind is _SEQUENCE or kind is _MAPPING:
+            node = self._collection(event, start)
         else:  # pragma: no cover - the parser only yields these inside a document
             raise yaml.composer.ComposerError(None, None, "unexpected YAML", start)
-        if getattr(event, "anchor", None):
+        if event.anchor:
             self.anchors[event.anchor] = node
         return node
+
+    def _collection(self, event: Any, start: Any) -> yaml.Node:  # noqa: ANN401 - see the class
+        if self.depth >= MAX_DEPTH:
+            # Composing recurses; Python's stack would give out before libyaml's own limit.
+            raise yaml.composer.ComposerError(
+                None, None, f"nested deeper than {MAX_DEPTH} levels", start
+            )
+        self.depth += 1
+        peek = self.peek
+        node: yaml.Node
+        if type(event) is _SEQUENCE:
+            tag = event.tag or self.loader.resolve(yaml.SequenceNode, None, event.implicit)
+            node = yaml.SequenceNode(tag, [], start, None)
+            while type(peek()) is not _SEQUENCE_END:
+                node.value.append(self.node())
+        else:
+            tag = event.tag or self.loader.resolve(yaml.MappingNode, None, event.implicit)
+            node = yaml.MappingNode(tag, [], start, None)
+            while type(peek()) is not _MAPPING_END:
+                key = self.node()
+                node.value.append((key, self.node()))
+        node.end_mark = self.event().end_mark
+        self.depth -= 1
+        return node
+
+    def _scalar_tag(self, value: str, implicit: Any) -> str:  # noqa: ANN401 - libyaml's pair
+        key = (value, implicit)
+        tag = self._tags.get(key)
+        if tag is None:
+            tag = self.loader.resolve(yaml.ScalarNode, value, implicit)
+            if len(self._tags) >= _TAGS_REMEMBERED:
+                self._tags.clear()  # names and summaries do not repeat; codes come back
+            self._tags[key] = tag
+        return tag
 
     def skip(self) -> None:
         """Consume one node's events without building it."""
@@ -375,9 +395,10 @@ class _Composer:
         """Consume the rest of the node that ``event`` (already taken) starts."""
         depth = 0
         while True:
-            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            kind = type(event)
+            if kind is _SEQUENCE or kind is _MAPPING:
                 depth += 1
-            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            elif kind is _SEQUENCE_END or kind is _MAPPING_END:
                 depth -= 1
             if depth == 0:
                 return

@@ -7,11 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 from intelshare.network.model import default_network
 from intelshare.replay.engine import timeline
+from intelshare.scenario import ahead
 from intelshare.scenario.files import check_scenario, load_scenario
 from intelshare.scenario.generate import GenerateOptions, generate
 from intelshare.scenario.spool import CHUNK
 
 if TYPE_CHECKING:
+    import pytest
+
     from intelshare.scenario.timeline import TimelineEntry
 
 LIBRARY = Path(__file__).resolve().parents[2] / "scenarios"
@@ -88,3 +91,50 @@ def test_a_file_with_errors_keeps_no_timeline(tmp_path: Path) -> None:
         report = check_scenario(path, timeline=True)
         assert not report.ok, what
         assert report.timeline is None, what
+
+
+def test_a_long_file_read_ahead_checks_as_one_process_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file long enough for the helper gives the same report and timeline as without it."""
+    path = tmp_path / "generated.yaml"
+    with path.open("w", encoding="utf-8") as out:
+        generate(out, default_network(), GenerateOptions(alerts=1500))
+    assert path.stat().st_size >= ahead.WORTH_IT
+    read_ahead = check_scenario(path, timeline=True)
+    monkeypatch.setattr(ahead, "WORTH_IT", 1 << 40)
+    alone = check_scenario(path, timeline=True)
+    assert read_ahead.ok
+    assert (read_ahead.outline, read_ahead.ids, read_ahead.problems) == (
+        alone.outline,
+        alone.ids,
+        alone.problems,
+    )
+    assert read_ahead.timeline is not None
+    assert alone.timeline is not None
+    assert [played(e) for e in read_ahead.timeline.entries()] == [
+        played(e) for e in alone.timeline.entries()
+    ]
+    read_ahead.timeline.close()
+    alone.timeline.close()
+
+
+def test_a_problem_late_in_a_long_file_is_reported_at_its_key(tmp_path: Path) -> None:
+    """A bad step read ahead sends the check back to one process, which names the exact key."""
+    path = tmp_path / "generated.yaml"
+    with path.open("w", encoding="utf-8") as out:
+        generate(out, default_network(), GenerateOptions(alerts=1500))
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    last_step = max(i for i, line in enumerate(lines) if line.startswith("  - {at:"))
+    lines.insert(last_step + 1, "  - {alert: late, from: GB, to: [ZZ]}\n")
+    lines.insert(last_step + 1, "  - {revoke: nowhere}\n")
+    path.write_text("".join(lines), encoding="utf-8")
+    report = check_scenario(path, timeline=True)
+    assert report.timeline is None
+    found = [(p.where.line, p.where.column, p.message.split(";")[0]) for p in report.errors]
+    # Each at the value's own column, not the step's (5), which is all a step read ahead knows.
+    assert found == [
+        (last_step + 2, 14, "unknown alert 'nowhere': no alert step before this one names it"),
+        (last_step + 3, 33, "an alert needs at least one recipient"),
+        (last_step + 3, 34, "unknown country 'ZZ' in to"),
+    ]

@@ -220,12 +220,23 @@ def _value(reader: Reader, node: yaml.Node, kind: Any, what: str) -> tuple[bool,
     return scalar is not None, scalar
 
 
+# Readable defaults where the schema insists on a value the story rarely cares about.
+_SUBJECT_DEFAULTS: Final = ("person_id", "quantity")
+
+
+@functools.cache
+def _subject_shape(list_name: str) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """A subject list's item fields by name, and those an item must give."""
+    fields = {f["name"]: f for f in subject_records()[list_name]["fields"]}
+    required = tuple(
+        n for n, f in fields.items() if "default" not in f and n not in _SUBJECT_DEFAULTS
+    )
+    return fields, required
+
+
 def _subject(reader: Reader, node: yaml.Node, list_name: str, index: int) -> dict[str, Any] | None:
-    record = subject_records()[list_name]
-    fields = {f["name"]: f for f in record["fields"]}
-    # Readable defaults where the schema insists on a value the story rarely cares about.
+    fields, required = _subject_shape(list_name)
     defaults: dict[str, Any] = {"person_id": f"P{index + 1}", "quantity": 1}
-    required = [n for n, f in fields.items() if "default" not in f and n not in defaults]
     found = reader.mapping(node, f"an item of {list_name}", allowed=fields, required=required)
     if found is None:
         return None

@@ -20,6 +20,7 @@ from timeit import default_timer
 from typing import TYPE_CHECKING
 
 from intelshare.errors import FatalSyntax, ScenarioError
+from intelshare.scenario import ahead
 from intelshare.scenario.check import Checker
 from intelshare.scenario.model import (
     AlertFields,
@@ -38,6 +39,7 @@ from intelshare.scenario.parse import parse_header, parse_step
 from intelshare.scenario.spool import TimelineSpool
 from intelshare.scenario.timeline import TimelineBuilder, end_of
 from intelshare.yamlpos import (
+    Position,
     Problem,
     Reader,
     Where,
@@ -46,7 +48,7 @@ from intelshare.yamlpos import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Iterable, Iterator, Mapping
     from pathlib import Path
 
 __all__ = [
@@ -132,9 +134,9 @@ def check_scenario(path: Path, *, seed: str | None = None, timeline: bool = Fals
         if scenario is not None:
             if keep is not None:
                 keep |= {e.alert for e in scenario.expectations if e.alert is not None}
-            builder = TimelineBuilder(scenario, keep) if timeline else None
-            checker = Checker(reader, scenario, keep, builder)
-            spool = _check_steps(path, checker, builder)
+            checker, spool = _check_all_steps(
+                path, reader, scenario, seed=seed, keep=keep, timeline=timeline
+            )
             outline, ids = checker.finish()
     except FatalSyntax:
         outline = None
@@ -153,22 +155,69 @@ def check_scenario(path: Path, *, seed: str | None = None, timeline: bool = Fals
     )
 
 
+def _check_all_steps(
+    path: Path,
+    reader: Reader,
+    scenario: Scenario,
+    *,
+    seed: str | None,
+    keep: frozenset[str] | None,
+    timeline: bool,
+) -> tuple[Checker, TimelineSpool | None]:
+    """Every step checked, and its timeline kept when asked for.
+
+    A long file with a clean header is read in a helper process while this one checks
+    (:mod:`.ahead`); at the first problem either finds, the file is checked again here alone,
+    which reports every problem at its exact key.
+    """
+    if not reader.problems and _size(path) >= ahead.WORTH_IT:
+        builder = TimelineBuilder(scenario, keep) if timeline else None
+        checker = Checker(reader, scenario, keep, builder)
+        helper = ahead.StepsAhead(path, seed)
+        try:
+            steps = ((step, step.where) for step in helper.steps())
+            return checker, _check_steps(steps, checker, builder, clean=True)
+        except ahead.GaveUp:
+            del reader.problems[:]  # found again below, each at its exact key
+        finally:
+            helper.stop()
+    builder = TimelineBuilder(scenario, keep) if timeline else None
+    checker = Checker(reader, scenario, keep, builder)
+    return checker, _check_steps(_read_steps(path, checker), checker, builder, clean=False)
+
+
+def _read_steps(path: Path, checker: Checker) -> Iterator[tuple[AnyStep | None, Position]]:
+    """Each step of the file with its node, read when the checker is ready for it."""
+    reader = checker.reader
+    for index, node in enumerate(iter_step_nodes(path, reader)):
+        # The cursor is read as each step is: a step without ``at`` follows the one before.
+        yield parse_step(reader, node, index, checker.scenario, checker.cursor), node
+
+
 def _check_steps(
-    path: Path, checker: Checker, builder: TimelineBuilder | None
+    steps: Iterable[tuple[AnyStep | None, Position]],
+    checker: Checker,
+    builder: TimelineBuilder | None,
+    *,
+    clean: bool,
 ) -> TimelineSpool | None:
-    """Check every step; with a ``builder``, the timeline of a file without errors so far."""
+    """Check ``steps``; with a ``builder``, the timeline of a file without errors so far.
+
+    Raises:
+        ahead.GaveUp: ``clean`` was asked for and a step has a problem.
+    """
     reader = checker.reader
     spool = None if builder is None else TimelineSpool()
     seen = len(reader.problems)
     try:
-        for index, node in enumerate(iter_step_nodes(path, reader)):
-            step = parse_step(reader, node, index, checker.scenario, checker.cursor)
+        for step, node in steps:
             checker.step(step, node)
+            if len(reader.problems) > seen:
+                _give_up_if(clean)
+                seen = len(reader.problems)
+                step = None if reader.failed else step  # noqa: PLW2901 - no longer played
             if spool is None or builder is None:
                 continue
-            if len(reader.problems) > seen:
-                seen = len(reader.problems)
-                step = None if reader.failed else step
             if step is None:  # nothing of this file will be replayed
                 spool.close()
                 spool = None
@@ -181,6 +230,19 @@ def _check_steps(
     if spool is not None:
         spool.seal()
     return spool
+
+
+def _give_up_if(clean: bool) -> None:
+    """A problem in a step read ahead: the file is checked again in one process."""
+    if clean:
+        raise ahead.GaveUp("a problem in a step read ahead")
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def load_scenario(path: Path, *, seed: str | None = None, timeline: bool = False) -> CheckReport:
