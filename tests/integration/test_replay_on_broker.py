@@ -9,13 +9,15 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from intelshare.replay import session
 from intelshare.replay.engine import ReplayOptions
 from intelshare.replay.session import KafkaSetup, replay_on_kafka
 from intelshare.runtime.settings import Settings
-from intelshare.scenario.files import load_scenario
+from intelshare.scenario import ahead
+from intelshare.scenario.files import CheckReport, load_scenario
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from conftest import TopicMaker
 
 pytestmark = pytest.mark.kafka
@@ -24,20 +26,27 @@ STORY = Path(__file__).resolve().parents[2] / "scenarios" / "western-balkans.yam
 INTELSHARE = Path(sys.executable).with_name("intelshare")
 
 
-@pytest.fixture(params=["in-place", "helper-process"])
-def timeline_built(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Where the replay builds its timeline: in place, or in the helper long scenarios use."""
-    if request.param == "helper-process":
-        monkeypatch.setattr(session, "WORTH_IT", 0)
-    return str(request.param)
+@pytest.fixture(params=["from-the-file", "kept-by-the-check", "steps-read-ahead"])
+def story(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[CheckReport]:
+    """The story checked as a replay may have it: timeline rebuilt, kept, or kept and read ahead."""
+    if request.param == "steps-read-ahead":
+        monkeypatch.setattr(ahead, "WORTH_IT", 0)  # the helper process, as for a long file
+    report = load_scenario(STORY, timeline=request.param != "from-the-file")
+    assert (report.timeline is None) == (request.param == "from-the-file")
+    yield report
+    if report.timeline is not None:
+        report.timeline.close()
 
 
-@pytest.mark.usefixtures("timeline_built")
 async def test_the_default_story_holds_on_a_real_broker(
-    kafka_bootstrap: str, topic_prefix: str, create_topics: TopicMaker, tmp_path: Path
+    kafka_bootstrap: str,
+    topic_prefix: str,
+    create_topics: TopicMaker,
+    tmp_path: Path,
+    story: CheckReport,
 ) -> None:
     """Replaying the Western Balkans story against the country consumers meets every expectation."""
-    report = load_scenario(STORY)
+    report = story
     settings = Settings(bootstrap=kafka_bootstrap, topic_prefix=topic_prefix, connect_timeout=30)
     setup = KafkaSetup(settings=settings, with_consumers=True, log_dir=tmp_path)
     options = ReplayOptions(as_fast_as_possible=True, settle=20.0)
