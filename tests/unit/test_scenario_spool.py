@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from intelshare.network.model import default_network
 from intelshare.replay.engine import timeline
-from intelshare.scenario import ahead
+from intelshare.scenario import ahead, spool
 from intelshare.scenario.files import check_scenario, load_scenario
 from intelshare.scenario.generate import GenerateOptions, generate
 from intelshare.scenario.spool import CHUNK
@@ -138,3 +138,19 @@ def test_a_problem_late_in_a_long_file_is_reported_at_its_key(tmp_path: Path) ->
         (last_step + 3, 33, "an alert needs at least one recipient"),
         (last_step + 3, 34, "unknown country 'ZZ' in to"),
     ]
+
+
+def test_without_room_for_a_temporary_file_the_replay_reads_the_file_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A temporary folder refusing the spool leaves a usable report that rebuilds its timeline."""
+
+    def refused(**_: object) -> None:
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(spool.tempfile, "TemporaryFile", refused)
+    path = LIBRARY / "western-balkans.yaml"
+    report = load_scenario(path, timeline=True)
+    assert report.ok
+    assert report.timeline is None
+    assert [played(e) for e in timeline(report)] == built_in_place(path)

@@ -37,7 +37,7 @@ from intelshare.scenario.timeline import (
     end_of,
     scenario_alert_id,
 )
-from intelshare.yamlpos import Reader, Where, suggest
+from intelshare.yamlpos import Position, Reader, Where, suggest
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -97,8 +97,12 @@ class Checker:
         self._first_message: timedelta | None = None
         self._last_message: timedelta | None = None
 
-    def step(self, step: AnyStep | None, node: yaml.Node) -> None:
-        """Check one step (None when it could not be read: only counted)."""
+    def step(self, step: AnyStep | None, node: Position) -> None:
+        """Check one step (None when it could not be read: only counted).
+
+        ``node``: the step's node, or for a step read ahead where it starts (each problem is
+        then placed there; the caller checks such a file again when one is found).
+        """
         self._steps += 1
         if step is None:
             return

@@ -170,9 +170,13 @@ def _check_all_steps(
     (:mod:`.ahead`); at the first problem either finds, the file is checked again here alone,
     which reports every problem at its exact key.
     """
-    if not reader.problems and _size(path) >= ahead.WORTH_IT:
+
+    def fresh() -> tuple[Checker, TimelineBuilder | None]:
         builder = TimelineBuilder(scenario, keep) if timeline else None
-        checker = Checker(reader, scenario, keep, builder)
+        return Checker(reader, scenario, keep, builder), builder
+
+    if not reader.problems and _size(path) >= ahead.WORTH_IT:
+        checker, builder = fresh()
         helper = ahead.StepsAhead(path, seed)
         try:
             steps = ((step, step.where) for step in helper.steps())
@@ -181,8 +185,7 @@ def _check_all_steps(
             del reader.problems[:]  # found again below, each at its exact key
         finally:
             helper.stop()
-    builder = TimelineBuilder(scenario, keep) if timeline else None
-    checker = Checker(reader, scenario, keep, builder)
+    checker, builder = fresh()
     return checker, _check_steps(_read_steps(path, checker), checker, builder, clean=False)
 
 
@@ -207,7 +210,7 @@ def _check_steps(
         ahead.GaveUp: ``clean`` was asked for and a step has a problem.
     """
     reader = checker.reader
-    spool = None if builder is None else TimelineSpool()
+    spool = None if builder is None else _new_spool()
     seen = len(reader.problems)
     try:
         for step, node in steps:
@@ -222,14 +225,30 @@ def _check_steps(
                 spool.close()
                 spool = None
                 continue
-            spool.add(builder.entry(step))
+            try:
+                spool.add(builder.entry(step))
+            except OSError:  # no room for it: the replay reads the file again instead
+                spool.close()
+                spool = None
     except BaseException:
         if spool is not None:
             spool.close()
         raise
     if spool is not None:
-        spool.seal()
+        try:
+            spool.seal()
+        except OSError:
+            spool.close()
+            spool = None
     return spool
+
+
+def _new_spool() -> TimelineSpool | None:
+    """A spool for the timeline; None where no temporary file can be made (read-only disk)."""
+    try:
+        return TimelineSpool()
+    except OSError:
+        return None
 
 
 def _give_up_if(clean: bool) -> None:
