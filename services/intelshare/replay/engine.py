@@ -21,7 +21,8 @@ from intelshare.contract import events as ev
 from intelshare.contract.alerts import to_millis
 from intelshare.scenario.expectations import Evaluator, Result, Status
 from intelshare.scenario.files import PauseStep, iter_steps
-from intelshare.scenario.timeline import StepMessage, TimelineBuilder, TimelineEntry, end_of
+from intelshare.scenario.model import end_of
+from intelshare.scenario.timeline import StepMessage, TimelineBuilder, TimelineEntry
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping

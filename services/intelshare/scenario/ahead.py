@@ -19,14 +19,12 @@ import io
 import multiprocessing
 import pickle
 import signal
-from datetime import timedelta
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
 
 from intelshare.errors import FatalSyntax
-from intelshare.scenario.parse import parse_header, parse_step
-from intelshare.scenario.timeline import end_of
-from intelshare.yamlpos import Reader, iter_step_nodes, read_top_level
+from intelshare.scenario.parse import parse_header, read_steps
+from intelshare.yamlpos import Reader, read_top_level
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -76,18 +74,14 @@ def _read_into(path: Path, seed: str | None, conn: Connection) -> None:
         if scenario is None or reader.problems:
             conn.send_bytes(_dumps([_GAVE_UP]))
             return
-        cursor = timedelta(0)
-        for index, node in enumerate(iter_step_nodes(path, reader)):
-            step = parse_step(reader, node, index, scenario, cursor)
-            if step is None or reader.problems:
-                conn.send_bytes(_dumps([*chunk, _GAVE_UP]))
-                return
-            # A clean file's steps keep time: the checker's cursor is the previous step's end.
-            cursor = end_of(step)
+        for step in read_steps(path, reader, scenario, strict=True):
             chunk.append(step)
             if len(chunk) >= CHUNK:
                 conn.send_bytes(_dumps(chunk))
                 chunk = []
+        if reader.problems:
+            conn.send_bytes(_dumps([*chunk, _GAVE_UP]))
+            return
         conn.send_bytes(_dumps([*chunk, _DONE]))
     except FatalSyntax:
         conn.send_bytes(_dumps([*chunk, _GAVE_UP]))

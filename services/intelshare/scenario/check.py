@@ -30,11 +30,11 @@ from intelshare.scenario.model import (
     RevocationStep,
     ShareOnwardStep,
     UpdateStep,
+    end_of,
 )
 from intelshare.scenario.timeline import (
     TimelineBuilder,
     build_alert,
-    end_of,
     scenario_alert_id,
 )
 from intelshare.yamlpos import Position, Reader, Where, suggest

@@ -14,8 +14,8 @@ list of expectations. :func:`check_scenario` reads it all and reports every prob
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
-from datetime import timedelta
 from timeit import default_timer
 from typing import TYPE_CHECKING
 
@@ -35,9 +35,9 @@ from intelshare.scenario.model import (
     TimeValue,
     UpdateStep,
 )
-from intelshare.scenario.parse import parse_header, parse_step
+from intelshare.scenario.parse import parse_header, parse_step, read_steps
 from intelshare.scenario.spool import TimelineSpool
-from intelshare.scenario.timeline import TimelineBuilder, end_of
+from intelshare.scenario.timeline import TimelineBuilder
 from intelshare.yamlpos import (
     Position,
     Problem,
@@ -292,15 +292,7 @@ def iter_steps(report: CheckReport) -> Iterator[AnyStep]:
     """
     assert report.scenario is not None
     reader = Reader(source=str(report.path))
-    cursor = timedelta(0)
-    try:
-        for index, node in enumerate(iter_step_nodes(report.path, reader)):
-            step = parse_step(reader, node, index, report.scenario, cursor)
-            if step is None or reader.failed:
-                break
-            cursor = end_of(step)
-            yield step
-    except FatalSyntax:
-        pass
+    with contextlib.suppress(FatalSyntax):  # the reader's problems say why, below
+        yield from read_steps(report.path, reader, report.scenario)
     if reader.failed:
         raise ScenarioError(f"{reader.problems[0]} (the file changed after it was checked)")

@@ -7,11 +7,12 @@ generated ids (those are made by :mod:`.timeline`, deterministically from the se
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
-    from datetime import datetime, timedelta
+    from datetime import datetime
 
     from intelshare.contract.alerts import Grading
     from intelshare.network.model import Network
@@ -211,6 +212,11 @@ AnyStep = (
     | PauseStep
 )
 """Every kind of step."""
+
+
+def end_of(step: AnyStep) -> timedelta:
+    """The offset at which a step is over (a pause lasts; everything else is instant)."""
+    return step.at + (step.duration if isinstance(step, PauseStep) else timedelta(0))
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -36,11 +36,12 @@ from intelshare.scenario.model import (
     Scenario,
     ShareOnwardStep,
     UpdateStep,
+    end_of,
 )
-from intelshare.yamlpos import Reader, TopLevel, suggest
+from intelshare.yamlpos import Reader, TopLevel, iter_step_nodes, suggest
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     from intelshare.network.model import Network
 
@@ -223,6 +224,26 @@ def parse_step(
     if at is None or name is None or fields is None:
         return None
     return step_type(at=at, name=name, **head, **fields)
+
+
+def read_steps(
+    path: Path, reader: Reader, scenario: Scenario, *, strict: bool = False
+) -> Iterator[AnyStep]:
+    """A file's steps in order, each timed after the one before (its header read already).
+
+    Stops at the first step with an error (``strict``: with any problem), recorded in
+    ``reader``; the caller tells a clean end from that by its problems.
+
+    Raises:
+        FatalSyntax: the YAML itself broke off.
+    """
+    cursor = timedelta(0)
+    for index, node in enumerate(iter_step_nodes(path, reader)):
+        step = parse_step(reader, node, index, scenario, cursor)
+        if step is None or (reader.problems if strict else reader.failed):
+            return
+        cursor = end_of(step)
+        yield step
 
 
 def _fields(reader: Reader, found: dict[str, yaml.Node], network: Network) -> AlertFields:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from intelshare.contract.alerts import alert_id_for, new_alert, revise, revoke, to_millis
@@ -309,8 +308,3 @@ def _alert_message(name: str, record: dict[str, Any]) -> StepMessage:
 def step_name(step: AnyStep) -> str:
     """The local name a step is about (a pause's is empty)."""
     return "" if isinstance(step, PauseStep) else step.name
-
-
-def end_of(step: AnyStep) -> timedelta:
-    """The offset at which a step is over (a pause lasts; everything else is instant)."""
-    return step.at + (step.duration if isinstance(step, PauseStep) else timedelta(0))
