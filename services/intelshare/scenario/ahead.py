@@ -92,7 +92,7 @@ def _read_into(path: Path, seed: str | None, conn: Connection) -> None:
 
 
 class StepsAhead:
-    """A helper process reading a scenario's steps; :meth:`steps` takes them in order."""
+    """A helper process reading a scenario's steps: :meth:`start` it, :meth:`steps` takes them."""
 
     def __init__(self, path: Path, seed: str | None) -> None:
         """Read ``path`` (with ``seed`` overriding the file's, as the caller's check does)."""
@@ -100,14 +100,10 @@ class StepsAhead:
         self._seed = seed
         self._process: Any = None
         self._conn: Connection | None = None
+        self._failed: str | None = None
 
-    def steps(self) -> Iterator[AnyStep]:
-        """Start the helper and take the steps it reads, in file order.
-
-        Raises:
-            GaveUp: the helper found a problem in the file, stopped before the end, or could
-                not be started.
-        """
+    def start(self) -> None:
+        """Start the helper, which reads the header for itself while the caller reads it too."""
         context = multiprocessing.get_context("spawn")
         receiver, sender = context.Pipe(duplex=False)
         self._conn = receiver
@@ -120,9 +116,20 @@ class StepsAhead:
         try:
             self._process.start()
         except OSError as error:  # no processes left to start: the caller reads alone
-            raise GaveUp(f"no helper: {error}") from error
+            self._failed = f"no helper: {error}"
         finally:
             sender.close()
+
+    def steps(self) -> Iterator[AnyStep]:
+        """The steps the helper reads, in file order.
+
+        Raises:
+            GaveUp: the helper found a problem in the file, stopped before the end, or could
+                not be started.
+        """
+        if self._failed is not None or self._conn is None:
+            raise GaveUp(self._failed or "the helper was not started")
+        receiver = self._conn
         while True:
             try:
                 chunk = pickle.loads(receiver.recv_bytes())  # noqa: S301 - our helper's bytes

@@ -126,7 +126,12 @@ def check_scenario(path: Path, *, seed: str | None = None, timeline: bool = Fals
     reader = Reader(source=str(path))
     scenario = outline = spool = None
     ids: dict[str, str] = {}
+    # A long file's steps are read in a helper from the start: its own pass over the header
+    # runs beside this one's.
+    helper = ahead.StepsAhead(path, seed) if _size(path) >= ahead.WORTH_IT else None
     try:
+        if helper is not None:
+            helper.start()
         # The first pass, over parser events only, also finds which alerts later steps name:
         # only those are remembered in full while checking a long scenario.
         top, keep = read_top_level(path, reader)
@@ -135,11 +140,14 @@ def check_scenario(path: Path, *, seed: str | None = None, timeline: bool = Fals
             if keep is not None:
                 keep |= {e.alert for e in scenario.expectations if e.alert is not None}
             checker, spool = _check_all_steps(
-                path, reader, scenario, seed=seed, keep=keep, timeline=timeline
+                path, reader, scenario, keep=keep, timeline=timeline, helper=helper
             )
             outline, ids = checker.finish()
     except FatalSyntax:
         outline = None
+    finally:
+        if helper is not None:
+            helper.stop()
     if spool is not None and (reader.failed or outline is None):
         spool.close()
         spool = None
@@ -160,24 +168,23 @@ def _check_all_steps(
     reader: Reader,
     scenario: Scenario,
     *,
-    seed: str | None,
     keep: frozenset[str] | None,
     timeline: bool,
+    helper: ahead.StepsAhead | None,
 ) -> tuple[Checker, TimelineSpool | None]:
     """Every step checked, and its timeline kept when asked for.
 
-    A long file with a clean header is read in a helper process while this one checks
-    (:mod:`.ahead`); at the first problem either finds, the file is checked again here alone,
-    which reports every problem at its exact key.
+    With a ``helper`` and a clean header, the steps it reads (:mod:`.ahead`) are checked; at
+    the first problem either finds, the file is checked again here alone, which reports every
+    problem at its exact key.
     """
 
     def fresh() -> tuple[Checker, TimelineBuilder | None]:
         builder = TimelineBuilder(scenario, keep) if timeline else None
         return Checker(reader, scenario, keep, builder), builder
 
-    if not reader.problems and _size(path) >= ahead.WORTH_IT:
+    if helper is not None and not reader.problems:
         checker, builder = fresh()
-        helper = ahead.StepsAhead(path, seed)
         try:
             steps = ((step, step.where) for step in helper.steps())
             return checker, _check_steps(steps, checker, builder, clean=True)
