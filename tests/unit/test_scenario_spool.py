@@ -154,3 +154,18 @@ def test_without_room_for_a_temporary_file_the_replay_reads_the_file_again(
     assert report.ok
     assert report.timeline is None
     assert [played(e) for e in timeline(report)] == built_in_place(path)
+
+
+def test_a_long_file_with_a_bad_header_is_reported_at_its_line(tmp_path: Path) -> None:
+    """The helper starts before the header is read; a bad header is still reported where it is."""
+    path = tmp_path / "generated.yaml"
+    with path.open("w", encoding="utf-8") as out:
+        generate(out, default_network(), GenerateOptions(alerts=1500))
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("start: ", "start: not-a-time # ", 1), encoding="utf-8")
+    assert path.stat().st_size >= ahead.WORTH_IT
+    report = check_scenario(path, timeline=True)
+    assert not report.ok
+    assert report.timeline is None
+    assert [p.where.line for p in report.errors] == [5]
+    assert "start" in report.errors[0].message
