@@ -53,8 +53,8 @@ async def group_stable(bootstrap: str, group: str, options: Mapping[str, Any]) -
     from aiokafka.errors import KafkaError  # noqa: PLC0415
 
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **options)
-    await admin.start()
     try:
+        await admin.start()  # a broker still starting refuses: not stable yet
         # One group a call: a group the broker does not know yet fails the whole request.
         responses = await admin.describe_consumer_groups([group])
     except KafkaError:
