@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import io
-import itertools
 import random
-from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import fastavro
 import pytest
+from avro_samples import PROBE, REGISTRY, generated_alerts, probe_record
 from fastavro.utils import generate_many
 
 from intelshare.contract import avrobinary, codec
-from intelshare.contract.schemas import Schema, default_registry, parse_definition
-from intelshare.errors import DecodeError
-from intelshare.network.model import default_network
-from intelshare.producer.generator import AlertGenerator
 
-REGISTRY = default_registry()
+if TYPE_CHECKING:
+    from intelshare.contract.schemas import Schema
 
 
 def _fastavro(schema: Schema, record: dict[str, Any]) -> bytes | None:
@@ -38,24 +32,6 @@ def _compiled(schema: Schema, record: dict[str, Any]) -> bytes:
     out = bytearray()
     avrobinary.writer(schema.parsed)(record, out)
     return bytes(out)
-
-
-@functools.cache
-def generated_alerts() -> list[tuple[Schema, dict[str, Any]]]:
-    """Generated alerts of every country, in the form of every Alert version (read back as it)."""
-    network = default_network()
-    newest = REGISTRY.newest("Alert")
-    found = []
-    for country in network.codes:
-        generator = AlertGenerator(network, country, seed=11, misaddress=0.1)
-        for record in itertools.islice(generator, 40):
-            data = codec.encode_with(newest, record)
-            for schema in REGISTRY.versions("Alert"):
-                with contextlib.suppress(DecodeError):  # a v2-only value has no v1 form
-                    found.append(
-                        (schema, codec.decode(REGISTRY, data, reader=schema.full_name).record)
-                    )
-    return found
 
 
 def test_every_generated_alert_is_written_as_fastavro_writes_it() -> None:
@@ -85,26 +61,6 @@ def test_missing_fields_with_defaults_are_written_as_their_defaults() -> None:
     assert _compiled(schema, record) == _fastavro(schema, record)
 
 
-_PROBE = parse_definition(
-    {
-        "type": "record",
-        "name": "Probe",
-        "namespace": "intelshare.v1",
-        "fields": [
-            {"name": "big", "type": "long"},
-            {"name": "ratio", "type": "double"},
-            {"name": "flag", "type": "boolean"},
-            {"name": "raw", "type": "bytes"},
-            {"name": "digest", "type": {"type": "fixed", "name": "Digest", "size": 4}},
-            {"name": "tags", "type": {"type": "map", "values": "int"}},
-            {"name": "when", "type": {"type": "long", "logicalType": "timestamp-millis"}},
-            {"name": "next", "type": ["null", "Digest"], "default": None},
-        ],
-    },
-    source="probe",
-)
-
-
 @pytest.mark.parametrize(
     "changes",
     [
@@ -116,18 +72,9 @@ _PROBE = parse_definition(
 )
 def test_every_primitive_and_container_type(changes: dict[str, Any]) -> None:
     """Longs, doubles, booleans, bytes, fixed, maps, timestamps and named references agree."""
-    record: dict[str, Any] = {
-        "big": 300,
-        "ratio": 0.5,
-        "flag": True,
-        "raw": b"\x00\xff",
-        "digest": b"wxyz",
-        "tags": {"a": 1, "b": -70},
-        "when": datetime(2026, 12, 1, 9, 30, tzinfo=UTC),
-    }
-    record.update(changes)
+    record = probe_record(**changes)
 
-    assert _compiled(_PROBE, record) == _fastavro(_PROBE, record)
+    assert _compiled(PROBE, record) == _fastavro(PROBE, record)
 
 
 def _alert(**changes: Any) -> dict[str, Any]:

@@ -11,12 +11,13 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import fastavro
 from fastavro import _validation_py
 
-from intelshare.contract import avrobinary
+from intelshare.contract import avrobinary, avroread
+from intelshare.contract.avrojson import NotPlain
 from intelshare.errors import (
     BadMarker,
     CorruptBody,
@@ -35,6 +36,8 @@ MARKER = b"\xc3\x01"
 """The two bytes every single-object encoded message starts with."""
 HEADER_SIZE = len(MARKER) + 8
 """Marker plus the CRC-64-AVRO fingerprint."""
+
+_Fast = TypeVar("_Fast")
 
 _VALIDATE: Callable[..., object] = _validation_py._validate  # noqa: SLF001 - see _fits
 
@@ -97,19 +100,33 @@ def encode_with(schema: Schema, record: dict[str, Any]) -> bytes:
 
 
 _WRITERS: dict[bytes, avrobinary.Write | None] = {}
+_READERS: dict[bytes, avroread.Read | None] = {}
 
 
 def _compiled_writer(schema: Schema) -> avrobinary.Write | None:
-    # One compiled writer per schema version (None: a schema the fast path cannot write).
+    return _compiled(_WRITERS, avrobinary.writer, schema)
+
+
+def _compiled_reader(schema: Schema) -> avroread.Read | None:
+    return _compiled(_READERS, avroread.reader, schema)
+
+
+def _compiled(
+    cache: dict[bytes, _Fast | None], make: Callable[[Any], _Fast], schema: Schema
+) -> _Fast | None:
+    """One compiled writer or reader per schema version, made on first use.
+
+    None: a schema the fast path cannot handle (fastavro does it all).
+    """
     try:
-        return _WRITERS[schema.fingerprint]
+        return cache[schema.fingerprint]
     except KeyError:
         pass
     try:
-        found: avrobinary.Write | None = avrobinary.writer(schema.parsed)
-    except avrobinary.NotPlain:
+        found: _Fast | None = make(schema.parsed)
+    except NotPlain:
         found = None
-    _WRITERS[schema.fingerprint] = found
+    cache[schema.fingerprint] = found
     return found
 
 
@@ -213,6 +230,16 @@ def decode(registry: SchemaRegistry, data: bytes, *, reader: str | None = None) 
 
 
 def _read_body(writer: Schema, reader: Schema, data: bytes) -> dict[str, Any]:
+    if reader is writer:
+        read = _compiled_reader(writer)
+        if read is not None:
+            try:
+                record, end = read(data, HEADER_SIZE)
+            except Exception:  # noqa: BLE001, S110 - damaged or unusual: fastavro judges it below
+                pass
+            else:
+                if end == len(data) and isinstance(record, dict):
+                    return record
     body = io.BytesIO(data)
     body.seek(HEADER_SIZE)
     try:
