@@ -150,3 +150,10 @@ def test_an_array_of_nulls_is_left_to_fastavro() -> None:
     """Items of no bytes defeat the count guard, so such a schema is not compiled."""
     with pytest.raises(avroread.NotPlain):
         avroread.reader(fastavro.parse_schema({"type": "array", "items": "null"}))
+
+
+def test_a_hostile_field_name_is_a_key_not_code() -> None:
+    """A schema's names reach the generated source only as literals, so they cannot run."""
+    name = "x': __import__('os').getpid(), 'y"
+    schema = {"type": "record", "name": "R", "fields": [{"name": name, "type": "long"}]}
+    assert avroread.reader(schema)(b"\x02", 0) == ({name: 1}, 1)

@@ -211,6 +211,7 @@ class _Source:
         for field in node["fields"]:
             local = self._name("f")
             body += self.value(field["type"], local, "    ")
+            # Schema text enters the source only as repr() literals: no name can inject code.
             items.append(f"{field['name']!r}: {local}")
         self.functions.append(
             f"def {function}(data, pos):\n"
