@@ -3,7 +3,9 @@
 Every message names its writer schema by fingerprint, so it decodes without a schema
 registry service; the reader resolves it among all known versions and reads it with the
 newest version of the same name. Schemas come parsed from :mod:`intelshare.contract.schemas`, so a
-message costs one dictionary lookup plus fastavro's own work.
+message costs one dictionary lookup plus the body's own work: code compiled per schema writes
+and reads it (:mod:`.avrobinary`, :mod:`.avroread`), and fastavro, the reference, takes over
+for anything that code does not expect (schema resolution, odd values, damaged bytes).
 """
 
 from __future__ import annotations
