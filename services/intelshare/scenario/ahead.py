@@ -149,9 +149,10 @@ class StepsAhead:
             self._conn = None
         process, self._process = self._process, None
         if process is not None and process.pid is not None:  # started
-            process.join(timeout=1)
+            # Nothing it holds needs cleaning up: a helper still reading (the header had a
+            # problem, or the check stopped early) ends now rather than after its pass.
             if process.is_alive():
                 process.terminate()
-                process.join(timeout=5)
+            process.join(timeout=5)
             with contextlib.suppress(ValueError):  # still running after all
                 process.close()
