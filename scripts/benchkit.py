@@ -20,11 +20,13 @@ ROOT = Path(__file__).resolve().parents[1]
 KAFKA_LOCAL = str(ROOT / "scripts" / "kafka-local")
 
 
-def own_broker(port: int) -> tuple[str, bool]:
-    """A broker on 127.0.0.1:``port``: the one answering there, else one started now.
+def own_broker(port: int, given: str | None = None) -> tuple[str, bool]:
+    """The ``given`` broker, else 127.0.0.1:``port`` (the one answering there, or one started).
 
     Returns its bootstrap address and whether it was started here (then :func:`stop_broker`).
     """
+    if given:
+        return given, False
     bootstrap = f"127.0.0.1:{port}"
     status = subprocess.run(  # noqa: S603 - our own script
         [KAFKA_LOCAL, "status", "--port", str(port)], capture_output=True, check=False

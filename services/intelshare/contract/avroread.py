@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 import struct
 from collections.abc import Callable
-from typing import Any, Final, TypeAlias
+from typing import Any, Final, NoReturn, TypeAlias
 
 from fastavro.read import LOGICAL_READERS
 
@@ -59,7 +59,7 @@ def _varint32(data: bytes, pos: int) -> tuple[int, int]:
     return number, end
 
 
-def _fail(what: str) -> None:
+def _fail(what: str) -> NoReturn:
     raise ValueError(what)
 
 

@@ -79,10 +79,7 @@ def _read_into(path: Path, seed: str | None, conn: Connection) -> None:
             if len(chunk) >= CHUNK:
                 conn.send_bytes(_dumps(chunk))
                 chunk = []
-        if reader.problems:
-            conn.send_bytes(_dumps([*chunk, _GAVE_UP]))
-            return
-        conn.send_bytes(_dumps([*chunk, _DONE]))
+        conn.send_bytes(_dumps([*chunk, _GAVE_UP if reader.problems else _DONE]))
     except FatalSyntax:
         conn.send_bytes(_dumps([*chunk, _GAVE_UP]))
     except (BrokenPipeError, ConnectionResetError):
