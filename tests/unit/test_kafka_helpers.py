@@ -10,7 +10,7 @@ from aiokafka import errors as aiokafka_errors
 from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.producer import sender as aiokafka_sender
 
-from intelshare.contract.headers import header_map, headers
+from intelshare.contract.headers import header_map, header_text, headers
 from intelshare.errors import BrokerUnavailable
 from intelshare.runtime.kafka import MARKERS_BACKOFF_S, Backoff, KeyPartitioner, connect
 from intelshare.runtime.refusals import kafka_failure
@@ -33,14 +33,15 @@ def test_backoff_without_deadline_never_ends() -> None:
 
 
 def test_headers_skip_empty_values_and_read_back_as_text() -> None:
-    """Empty header values are left out; header_map decodes what is there."""
+    """Empty header values are left out; header_text decodes the one asked for, if it can."""
     raw = headers(schema="intelshare.v2.Alert", trace_id="", originator="GB")
+    found = header_map([*raw, ("bad", b"\xff"), ("none", None), ("originator", b"RS")])
 
     assert [name for name, _ in raw] == ["schema", "originator"]
-    assert header_map([*raw, ("bad", b"\xff")]) == {
-        "schema": "intelshare.v2.Alert",
-        "originator": "GB",
-    }
+    assert found == {"schema": b"intelshare.v2.Alert", "originator": b"RS", "bad": b"\xff"}
+    assert header_text(found, "originator") == "RS"
+    assert header_text(found, "bad") is None
+    assert header_text(found, "trace_id") is None
 
 
 class Refusing:

@@ -26,6 +26,7 @@ from intelshare.contract.headers import (
     HEADER_TRACE,
     Headers,
     header_map,
+    header_text,
     headers,
 )
 from intelshare.contract.signing import HEADER_SIGNATURE
@@ -36,6 +37,7 @@ from intelshare.producer import consent
 from intelshare.producer.results import latency_ms
 from intelshare.runtime.topics import BROKER_MAX_MESSAGE_BYTES
 from intelshare.state.entries import ConsentEntry, InboxEntry, OverdueMark, ReceiptMark
+from intelshare.valuetype import value_type
 
 if TYPE_CHECKING:
     from datetime import datetime, timedelta
@@ -68,7 +70,7 @@ Handler = Callable[["Message"], Awaitable[None]]
 """What the consumer does with one decoded message of one schema."""
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@value_type
 class Message:
     """One decoded message and where it came from."""
 
@@ -86,7 +88,7 @@ class Message:
     """An Alert's typed header, read once while checking it (None for other messages)."""
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@value_type
 class PendingWrite:
     """A record to write, and what to do once the broker has acknowledged it."""
 
@@ -156,8 +158,8 @@ class Handlers:
             IntelshareError: a retriable one (the broker is in trouble, not the message).
         """
         where = events.place(record)
-        trace = header_map(record.headers).get(HEADER_TRACE)
-        raw_headers = {name: value for name, value in record.headers or () if value is not None}
+        raw_headers = header_map(record.headers)
+        trace = header_text(raw_headers, HEADER_TRACE)
         try:
             if record.value is None:
                 raise DecodeError("the message has no value")

@@ -10,11 +10,11 @@ offsets in one Kafka transaction and logs only after it commits (see
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from intelshare.network.policy import DEFAULT_CLOCK_SKEW, check_receive
+from intelshare.valuetype import value_type
 
 if TYPE_CHECKING:
     from datetime import datetime, timedelta
@@ -45,7 +45,7 @@ RECEIPT_STATUS = {
 """The receipt status a recipient answers each verdict with."""
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@value_type
 class Arrival:
     """The decision about one arriving alert."""
 

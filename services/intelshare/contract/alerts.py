@@ -7,11 +7,11 @@ is the small typed view other modules reason about, so no module digs through di
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 from intelshare.contract.markings import Handling
+from intelshare.valuetype import value_type
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -154,7 +154,7 @@ def revoke(record: Mapping[str, Any], *, created_at: datetime | None = None) -> 
     return revise(record, message_type="REVOCATION", created_at=created_at)
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@value_type
 class Grading:
     """How far to trust an alert, in one of two schemes."""
 
@@ -193,7 +193,7 @@ class Grading:
         )
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@value_type
 class AlertHeader:
     """The fields of an Alert that routing, policy and logs need, typed."""
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import fastavro
@@ -28,6 +28,7 @@ from intelshare.errors import (
     MessageTooShort,
     UnknownFingerprint,
 )
+from intelshare.valuetype import value_type
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -44,7 +45,7 @@ _Fast = TypeVar("_Fast")
 _VALIDATE: Callable[..., object] = _validation_py._validate  # noqa: SLF001 - see _fits
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@value_type
 class Decoded:
     """One decoded message: which schema wrote it and the record as the reader sees it."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
 HEADER_SCHEMA: Final = "schema"
 """Header: full name of the value's writer schema, e.g. ``intelshare.v2.Alert``."""
@@ -29,12 +29,20 @@ def headers(**values: str) -> Headers:
     return [(name, value.encode()) for name, value in values.items() if value]
 
 
-def header_map(raw: Sequence[tuple[str, bytes]] | None) -> dict[str, str]:
-    """Record headers as text, last value winning; undecodable values are skipped."""
-    found: dict[str, str] = {}
-    for name, value in raw or ():
-        try:
-            found[name] = value.decode()
-        except (UnicodeDecodeError, AttributeError):
-            continue
-    return found
+def header_map(raw: Sequence[tuple[str, bytes | None]] | None) -> dict[str, bytes]:
+    """Record headers by name, last value winning; headers without a value left out."""
+    return {name: value for name, value in raw or () if value is not None}
+
+
+def header_text(found: Mapping[str, bytes], name: str) -> str | None:
+    """One header of :func:`header_map`'s result as text; None when absent or not UTF-8.
+
+    Only the header asked for is decoded: others (a signature) are binary.
+    """
+    value = found.get(name)
+    if value is None:
+        return None
+    try:
+        return value.decode()
+    except UnicodeDecodeError:
+        return None

@@ -7,8 +7,9 @@ independent restrictions, so combining them takes the union; UK ``C`` beats ``P`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
+
+from intelshare.valuetype import value_type
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -43,7 +44,7 @@ def tlp_within(tlp: str, cap: str) -> bool:
     return tlp_rank(tlp) <= tlp_rank(cap)
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@value_type
 class Handling:
     """What a recipient may do with an alert, in all three code systems."""
 

@@ -167,15 +167,29 @@ def verify(public: bytes, signature: bytes, data: bytes) -> bool:
     if rest or steps > MAX_PATH_STEPS:
         return False
     node = hashlib.sha256(_LEAF + data).digest()
+    parents = _PARENTS
     for start in range(0, len(path), _STEP_BYTES):
         side, sibling = path[start], path[start + 1 : start + _STEP_BYTES]
         if side == 0:
-            node = hashlib.sha256(_NODE + sibling + node).digest()
+            joined = _NODE + sibling + node
         elif side == 1:
-            node = hashlib.sha256(_NODE + node + sibling).digest()
+            joined = _NODE + node + sibling
         else:
             return False
+        # The records of one batch share their upper nodes: each is hashed once, not per record.
+        parent = parents.get(joined)
+        if parent is None:
+            if len(parents) >= _PARENTS_KEPT:
+                parents.clear()
+            parent = parents[joined] = hashlib.sha256(joined).digest()
+        node = parent
     return _root_verified(public, signature[:SIGNATURE_BYTES], node)
+
+
+_PARENTS: dict[bytes, bytes] = {}
+"""Inner nodes hashed lately (a pure function remembered: nothing is trusted from it)."""
+_PARENTS_KEPT: Final = 4_096
+"""Inner nodes remembered at most (~400 KiB); a batch of 64 records has 63."""
 
 
 @functools.lru_cache(maxsize=4_096)

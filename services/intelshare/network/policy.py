@@ -6,7 +6,6 @@ refusals by rule. The network and the clock are arguments; nothing here touches 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Final
@@ -14,6 +13,7 @@ from typing import TYPE_CHECKING, Final
 from intelshare.contract.markings import tlp_label, tlp_rank, tlp_within
 from intelshare.contract.schemas import known_categories
 from intelshare.errors import PolicyViolation
+from intelshare.valuetype import value_type
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -62,7 +62,7 @@ DEFAULT_CLOCK_SKEW: Final = timedelta(minutes=5)
 _CHANGES: Final = frozenset({"UPDATE", "REVOCATION"})
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@value_type
 class Decision:
     """The outcome of one policy check for one sender-recipient pair."""
 

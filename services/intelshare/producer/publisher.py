@@ -13,7 +13,6 @@ the publisher's :attr:`~Publisher.outbox`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from intelshare.contract import events
@@ -35,6 +34,7 @@ from intelshare.runtime.kafka import (
     make_producer,
 )
 from intelshare.runtime.lifecycle import Service
+from intelshare.valuetype import value_type
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -57,7 +57,7 @@ class SendOptions(TypedDict, total=False):
     """Fields added to every log event (a replay passes ``scenario`` and ``step``)."""
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@value_type
 class Pending:
     """An alert revision checked and enqueued, waiting for the broker (:meth:`Publisher.settle`)."""
 

@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from intelshare.valuetype import value_type
+
 if TYPE_CHECKING:
     from collections.abc import Iterable
     from datetime import datetime
@@ -19,7 +21,7 @@ if TYPE_CHECKING:
     from intelshare.contract.alerts import AlertHeader
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@value_type
 class CopyResult:
     """What happened to one addressed recipient's copy."""
 
@@ -56,7 +58,7 @@ class CopyResult:
         return cls(recipient=recipient, sent=False, rule=str(rule), reason=reason)
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@value_type
 class PublishResult:
     """The outcome of publishing one alert revision."""
 

@@ -20,7 +20,6 @@ import stat
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, Final
 
 import orjson
@@ -29,6 +28,7 @@ from intelshare.contract import avrojson, codec, events
 from intelshare.contract.schemas import default_registry
 from intelshare.errors import EncodeError, IntelshareError
 from intelshare.producer.outbox import INVALID_RECORD
+from intelshare.valuetype import value_type
 
 WINDOW: Final = 1024
 """Alerts enqueued and not yet acknowledged, at most (the default of :func:`pump`).
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from intelshare.runtime.eventlog import EventLog
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@value_type
 class Line:
     """One alert read from a source, or why it could not be read."""
 

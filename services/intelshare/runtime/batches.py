@@ -20,13 +20,13 @@ as ``send`` refuses it.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from aiokafka.errors import KafkaError, MessageSizeTooLargeError
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
 from intelshare.runtime.kafka import MAX_REQUEST_SIZE, partition_for
+from intelshare.valuetype import value_type
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from intelshare.contract.headers import Headers
 
 
-@dataclass(frozen=True, slots=True)
+@value_type(kw_only=False)
 class OutRecord:
     """One record to write."""
 
@@ -54,7 +54,7 @@ class OutRecord:
     """To be signed by its writer before it is appended (see ``Outbox.record``)."""
 
 
-@dataclass(frozen=True, slots=True)
+@value_type(kw_only=False)
 class Ack:
     """Where one record's acknowledgement comes from: its batch's future and its place there."""
 
@@ -225,7 +225,7 @@ class Gatherer:
             self._worker = None
 
 
-@dataclass(frozen=True, slots=True)
+@value_type(kw_only=False)
 class Later:
     """A record's acknowledgement once its turn's records are appended (:class:`Gatherer`)."""
 

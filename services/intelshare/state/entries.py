@@ -12,11 +12,14 @@ services of one country never overwrite each other's facts. Everything here is p
 from __future__ import annotations
 
 import base64
+import operator
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 import orjson
+
+from intelshare.valuetype import value_type
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -30,7 +33,7 @@ AlertId = tuple[str, str]
 """An alert's identity: its originator's country code and the originator's alert id."""
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@value_type
 class InboxEntry:
     """The newest revision of one alert a country handled (key ``inbox/<originator>/<id>``).
 
@@ -67,7 +70,7 @@ class InboxEntry:
         return (self.originator, self.alert_id)
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@value_type
 class SentCopy:
     """One copy an originator wrote to a recipient (key ``sent/<id>/<revision>/<CC>``)."""
 
@@ -97,7 +100,7 @@ class SentCopy:
         return (self.alert_id, self.revision, self.recipient)
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@value_type
 class SentRecord:
     """A revision an originator sent, kept to decide consent requests (``record/<id>/<rev>``)."""
 
@@ -114,7 +117,7 @@ class SentRecord:
         return _SEP.join(("record", self.alert_id, str(self.revision)))
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@value_type
 class ReceiptMark:
     """An originator got one receipt (key ``receipt/<alert id>/<revision>/<CC>/<receipt id>``).
 
@@ -140,7 +143,7 @@ class ReceiptMark:
         return _SEP.join(parts)
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@value_type
 class OverdueMark:
     """An originator reported a copy's receipt overdue (key ``overdue/<id>/<rev>/<CC>``)."""
 
@@ -157,7 +160,7 @@ class OverdueMark:
         return _SEP.join(("overdue", self.alert_id, str(self.revision), self.recipient))
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@value_type
 class ConsentEntry:
     """A consent this country asked for, as a requester (key ``consent/<consent id>``)."""
 
@@ -193,20 +196,24 @@ _KINDS: Final[dict[str, type[Entry]]] = {
 }
 
 
-_KIND_OF: Final[dict[type[Entry], tuple[str, tuple[str, ...]]]] = {
-    kind: (name, tuple(f.name for f in fields(kind))) for name, kind in _KINDS.items()
+_KIND_OF: Final[dict[type[Entry], tuple[str, tuple[str, ...], operator.attrgetter[Any]]]] = {
+    kind: (name, names, operator.attrgetter(*names))
+    for name, kind in _KINDS.items()
+    for names in [tuple(f.name for f in fields(kind))]
 }
-"""Each entry class's kind and field names, worked out once (a producer writes one per copy)."""
+"""Each entry class's kind, field names and their getter, worked out once (a producer writes
+one per copy)."""
 
 
 def encode_entry(entry: Entry) -> tuple[bytes, bytes]:
     """Key and value bytes for the state topic (JSON: times ISO-8601, bytes base64)."""
-    kind, names = _KIND_OF[type(entry)]
-    # Entries are flat: a shallow walk gives what asdict() gives, without its deep copies.
-    value: dict[str, object] = {"kind": kind}
-    for name in names:
-        value[name] = _to_json(getattr(entry, name))
-    return entry.key.encode(), orjson.dumps(value)
+    kind, names, values = _KIND_OF[type(entry)]
+    # Entries are flat: their fields as they are give what asdict() gives, without its deep
+    # copies; orjson writes text, numbers and tuples itself and asks _to_json for the rest.
+    value: dict[str, object] = {"kind": kind, **dict(zip(names, values(entry), strict=True))}
+    return entry.key.encode(), orjson.dumps(
+        value, default=_to_json, option=orjson.OPT_PASSTHROUGH_DATETIME
+    )
 
 
 def decode_entry(value: bytes) -> Entry | None:
@@ -222,13 +229,12 @@ def decode_entry(value: bytes) -> Entry | None:
 
 
 def _to_json(value: object) -> object:
+    # Times as UTC whatever their zone (orjson's own form would keep the zone).
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat()
     if isinstance(value, bytes):
         return base64.b64encode(value).decode()
-    if isinstance(value, tuple):
-        return list(value)
-    return value
+    raise TypeError(f"{type(value).__name__} is not a state entry field type")
 
 
 def _from_json(name: str, value: Any) -> object:  # noqa: ANN401 - JSON values
