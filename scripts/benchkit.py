@@ -1,4 +1,4 @@
-"""What the benchmark scripts share: a broker of their own, and waiting for consumer groups.
+"""What the benchmark scripts share: a broker of their own, waiting for consumer groups, alerts.
 
 Imported by ``scripts/bench-*`` (run as ``.venv/bin/python scripts/bench-…``, so this folder is
 on ``sys.path``). Kafka clients are imported inside the functions: a script checks it runs in
@@ -8,6 +8,7 @@ the venv before anything needs them.
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import time
 from pathlib import Path
@@ -96,3 +97,48 @@ def wait_groups(
             waiting.pop(0)
         else:
             time.sleep(0.2)
+
+
+def make_alerts(count: int, folder: Path) -> tuple[Path, Path, int]:
+    """Write N alerts as Avro JSON lines (intelshare's input) and as wire records (the peers').
+
+    Returns the two files and the mean size of an encoded alert.
+    """
+    from intelshare.contract import codec  # noqa: PLC0415 - imported when used, as the clients
+    from intelshare.contract.alerts import new_alert  # noqa: PLC0415
+    from intelshare.contract.schemas import default_registry  # noqa: PLC0415
+
+    registry = default_registry()
+    schema = registry.newest("Alert")
+    jsonl, wire = folder / "alerts.jsonl", folder / "alerts.wire"
+    total = 0
+    with jsonl.open("w", encoding="utf-8") as text, wire.open("w", encoding="utf-8") as raw:
+        for number in range(count):
+            record = new_alert(
+                originator="GB",
+                recipients=["RS"],
+                category="MODUS_OPERANDI",
+                case_id=f"GB-CASE-{number % 50:04d}",
+                summary="People hidden among pallets of furniture in a lorry at Tabanovce.",
+                tlp="TLP_GREEN",
+                seed=("bench-peers", number),
+                persons=[{"person_id": "P1", "role": "DRIVER", "nationality": "RS"}],
+                vehicles=[
+                    {"kind": "LORRY", "registration": "123-ABC", "registration_country": "RS"}
+                ],
+                locations=[
+                    {
+                        "kind": "BORDER_CROSSING_POINT",
+                        "name": "Tabanovce",
+                        "country": "MK",
+                        "latitude": 42.21,
+                        "longitude": 21.71,
+                    }
+                ],
+                payments=[{"method": "HAWALA", "amount_minor": 350000, "currency": "EUR"}],
+            )
+            data = codec.encode(registry, "Alert", record)
+            total += len(data)
+            text.write(codec.to_json(schema, record).strip() + "\n")
+            raw.write(json.dumps({"key": record["case_id"], "value": data.hex()}) + "\n")
+    return jsonl, wire, round(total / max(count, 1))
