@@ -2,8 +2,11 @@
 
 fastavro's ``schemaless_writer`` walks the schema for every record and resolves each union
 by validating the value against every branch; with ``strict_allow_default`` that was ~60-90 µs
-of a producer's ~250 µs per alert. :func:`writer` walks a parsed schema once and returns a
-function that appends a record's body to a ``bytearray``, with the bytes fastavro writes.
+of a producer's ~250 µs per alert. :func:`writer` walks a parsed schema once and generates
+Python source for it, as :mod:`.avroread` does for reading: one function per record type with
+every field written inline (a short string, a small number or a union's tag costs no call),
+appending the bytes fastavro writes to a ``bytearray``. Schema text enters the source only as
+``repr()`` literals or as names of constants the code is given.
 
 It is strict, and narrower than fastavro: values of exactly the expected Python types, unions
 whose branch the value's type names (null or one other branch; records told apart by their
@@ -20,7 +23,7 @@ from typing import Any, Final, TypeAlias
 
 from fastavro.write import LOGICAL_WRITERS
 
-from intelshare.contract.avrojson import NotPlain
+from intelshare.contract.avrocode import NotPlain, Source
 
 Write: TypeAlias = Callable[[Any, bytearray], None]
 """Appends one value's Avro binary encoding to the buffer, or raises NotPlain."""
@@ -32,57 +35,25 @@ _LONG_RANGE: Final = (-(2**63), 2**63 - 1)
 _FLOAT: Final = struct.Struct("<f")
 _DOUBLE: Final = struct.Struct("<d")
 _SEVEN_BITS: Final = 0x7F
-_ONE_BYTE: Final = 64
-"""Non-negative numbers below this are one byte as zig-zag varints."""
 
 
 def writer(parsed: Any) -> Write:  # noqa: ANN401 - a parsed Avro schema
-    """A function writing a value of ``parsed`` (fastavro's ``parse_schema`` output)."""
-    named: dict[str, Any] = {}
-    compiled: dict[str, Write] = {}
-    return _compile_writer(parsed, named, compiled)
+    """A function writing a value of ``parsed`` (fastavro's ``parse_schema`` output).
 
-
-def _compile_writer(node: Any, named: dict[str, Any], compiled: dict[str, Write]) -> Write:  # noqa: ANN401
-    if isinstance(node, list):
-        return _union_writer(node, named, compiled)
-    if isinstance(node, str):
-        return _named_writer(node, named, compiled) if node in named else _primitive_writer(node)
-    if not isinstance(node, dict):
-        raise NotPlain(f"schema node {node!r}")
-    kind, logical = node["type"], node.get("logicalType")
-    if logical is not None and isinstance(kind, str):
-        return _logical_writer(node, kind, logical)
-    build = _COMPLEX.get(kind) if isinstance(kind, str) else None
-    if build is None:  # {"type": "string"} and the like: the type inside
-        return _compile_writer(kind, named, compiled)
-    if "name" in node:  # records, enums and fixed: later references find it by name
-        named[node["name"]] = node
-    return build(node, named, compiled)
-
-
-def _named_writer(name: str, named: dict[str, Any], compiled: dict[str, Write]) -> Write:
-    # A reference to a named type defined earlier (maybe recursive): resolved on first use.
-    def write(value: Any, out: bytearray) -> None:  # noqa: ANN401
-        found = compiled.get(name)
-        if found is None:
-            found = compiled[name] = _compile_writer(named[name], named, compiled)
-        found(value, out)
-
+    Raises:
+        NotPlain: the schema has a type this writer leaves to fastavro.
+    """
+    source = _Source()
+    lines = source.value(parsed, "value", "    ")
+    main = "def write(value, out):\n" + "\n".join(lines)
+    write: Write = source.compile(
+        "write", main, "<avro writer>", {"_varint": _write_varint, "_frozenset": frozenset}
+    )
     return write
 
 
-# --- numbers -------------------------------------------------------------------------------
-
-# Zig-zag varints of small numbers (-64..63) are one byte; most lengths and enum indexes are.
-_SMALL: Final = {n: bytes(((n << 1) ^ (n >> 63),)) for n in range(-64, 64)}
-
-
 def _write_varint(number: int, out: bytearray) -> None:
-    small = _SMALL.get(number)
-    if small is not None:
-        out += small
-        return
+    """A zig-zag varint of any size (the inline code writes -64..63 itself)."""
     number = (number << 1) ^ (number >> 63)
     while number > _SEVEN_BITS:
         out.append((number & _SEVEN_BITS) | 0x80)
@@ -90,268 +61,239 @@ def _write_varint(number: int, out: bytearray) -> None:
     out.append(number)
 
 
-def _integer_writer(bounds: tuple[int, int]) -> Write:
-    low, high = bounds
-
-    def write(value: Any, out: bytearray) -> None:  # noqa: ANN401
-        if value.__class__ is not int or not low <= value <= high:
-            raise NotPlain("integer")
-        _write_varint(value, out)
-
-    return write
-
-
-def _real_writer(packer: struct.Struct) -> Write:
-    pack = packer.pack
-
-    def write(value: Any, out: bytearray) -> None:  # noqa: ANN401
-        # fastavro writes float(value) for a float or double field: an int is a number too.
-        if value.__class__ is not float and value.__class__ is not int:
-            raise NotPlain("float")
-        out += pack(value)
-
-    return write
-
-
-# --- primitives ----------------------------------------------------------------------------
-
-
-def _primitive_writer(kind: str) -> Write:  # noqa: PLR0911 - one writer per primitive type
-    if kind == "null":
-        return _write_null
-    if kind == "boolean":
-        return _write_boolean
-    if kind == "string":
-        return _write_string
-    if kind == "bytes":
-        return _write_bytes
-    if kind == "int":
-        return _integer_writer(_INT_RANGE)
-    if kind == "long":
-        return _integer_writer(_LONG_RANGE)
-    if kind == "float":
-        return _real_writer(_FLOAT)
-    if kind == "double":
-        return _real_writer(_DOUBLE)
-    raise NotPlain(f"type {kind!r}")
-
-
-def _write_null(value: Any, out: bytearray) -> None:  # noqa: ANN401
-    del out  # null is written as nothing
-    if value is not None:
-        raise NotPlain("null")
-
-
-def _write_boolean(value: Any, out: bytearray) -> None:  # noqa: ANN401
-    if value is True:
-        out.append(1)
-    elif value is False:
-        out.append(0)
-    else:
-        raise NotPlain("boolean")
-
-
-def _write_string(value: Any, out: bytearray) -> None:  # noqa: ANN401
-    if value.__class__ is not str:
-        raise NotPlain("string")
-    data = value.encode()  # a lone surrogate raises: fastavro then says what is wrong
-    size = len(data)
-    if size < _ONE_BYTE:  # most strings: the length is one byte (zig-zag: twice the length)
-        out.append(size << 1)
-    else:
-        _write_varint(size, out)
-    out += data
-
-
-def _write_bytes(value: Any, out: bytearray) -> None:  # noqa: ANN401
-    if value.__class__ is not bytes:
-        raise NotPlain("bytes")
-    _write_varint(len(value), out)
-    out += value
-
-
-def _fixed_writer(node: dict[str, Any]) -> Write:
-    size = node["size"]
-
-    def write(value: Any, out: bytearray) -> None:  # noqa: ANN401
-        if value.__class__ is not bytes or len(value) != size:
-            raise NotPlain("fixed")
-        out += value
-
-    return write
-
-
-def _logical_writer(node: dict[str, Any], kind: str, logical: str) -> Write:
-    base = _primitive_writer(kind)
-    prepare = LOGICAL_WRITERS.get(f"{kind}-{logical}")
-    if prepare is None:
-        return base
-
-    def write(value: Any, out: bytearray) -> None:  # noqa: ANN401
-        # fastavro's own conversion (e.g. datetime to epoch milliseconds), then the base type.
-        base(prepare(value, node), out)
-
-    return write
-
-
-def _enum_writer(node: dict[str, Any]) -> Write:
-    indexes = {symbol: bytes(_varint_bytes(i)) for i, symbol in enumerate(node["symbols"])}
-
-    def write(value: Any, out: bytearray) -> None:  # noqa: ANN401
-        encoded = indexes.get(value) if value.__class__ is str else None
-        if encoded is None:
-            raise NotPlain("enum symbol")
-        out += encoded
-
-    return write
-
-
-def _varint_bytes(number: int) -> bytearray:
+def _varint_bytes(number: int) -> bytes:
     out = bytearray()
     _write_varint(number, out)
-    return out
+    return bytes(out)
 
 
-# --- containers ----------------------------------------------------------------------------
+class _Source(Source):
+    """The writing functions being written."""
 
+    def value(self, node: Any, value: str, indent: str) -> list[str]:  # noqa: ANN401, PLR0911
+        """Lines appending the local ``value``, of type ``node``, to ``out``."""
+        if isinstance(node, list):
+            return self._union(node, value, indent)
+        if isinstance(node, str):
+            if node in self.named:
+                return self._named_type(node, value, indent)
+            return self._primitive(node, value, indent)
+        if not isinstance(node, dict):
+            raise NotPlain(f"schema node {node!r}")
+        kind = node["type"]
+        logical = node.get("logicalType")
+        if logical is not None and isinstance(kind, str):
+            return self._logical(node, kind, logical, value, indent)
+        if kind in ("record", "error", "enum", "fixed"):
+            self.named[node["name"]] = node
+            return self._named_type(node["name"], value, indent)
+        if kind == "array":
+            return self._array(node["items"], value, indent)
+        if kind == "map":
+            return self._map(node["values"], value, indent)
+        return self.value(kind, value, indent)  # {"type": "string"} and the like
 
-def _array_writer(item: Write) -> Write:
-    def write(value: Any, out: bytearray) -> None:  # noqa: ANN401
-        if value.__class__ is not list:
-            raise NotPlain("array")
-        if value:  # one block of len(value) items, then the empty block that ends it
-            size = len(value)
-            if size < _ONE_BYTE:
-                out.append(size << 1)
-            else:
-                _write_varint(size, out)
-            for element in value:
-                item(element, out)
-        out.append(0)
+    @staticmethod
+    def _varint(number: str, indent: str) -> list[str]:
+        """A number known to be an int: one byte inline when it is -64..63."""
+        return [
+            f"{indent}if -64 <= {number} < 64:",
+            f"{indent}    out.append((({number} << 1) ^ ({number} >> 63)) & 0xFF)",
+            f"{indent}else:",
+            f"{indent}    _varint({number}, out)",
+        ]
 
-    return write
+    def _primitive(self, kind: str, value: str, indent: str) -> list[str]:
+        if kind == "null":
+            return [f"{indent}if {value} is not None:", f"{indent}    _refuse('null')"]
+        if kind == "boolean":
+            return [
+                f"{indent}if {value} is True:",
+                f"{indent}    out.append(1)",
+                f"{indent}elif {value} is False:",
+                f"{indent}    out.append(0)",
+                f"{indent}else:",
+                f"{indent}    _refuse('boolean')",
+            ]
+        if kind in ("int", "long"):
+            low, high = _INT_RANGE if kind == "int" else _LONG_RANGE
+            return [
+                f"{indent}if {value}.__class__ is not _int or not {low} <= {value} <= {high}:",
+                f"{indent}    _refuse('integer')",
+                *self._varint(value, indent),
+            ]
+        if kind in ("float", "double"):
+            pack = self.constant((_FLOAT if kind == "float" else _DOUBLE).pack)
+            # fastavro writes float(value) for a float or double field: an int is a number too.
+            return [
+                f"{indent}if {value}.__class__ is not _float and {value}.__class__ is not _int:",
+                f"{indent}    _refuse('float')",
+                f"{indent}out += {pack}({value})",
+            ]
+        if kind == "string":
+            data, size = self.name("d"), self.name("n")
+            return [
+                f"{indent}if {value}.__class__ is not _str:",
+                f"{indent}    _refuse('string')",
+                # A lone surrogate raises: fastavro then says what is wrong.
+                f"{indent}{data} = {value}.encode()",
+                f"{indent}{size} = _len({data})",
+                *self._varint(size, indent),
+                f"{indent}out += {data}",
+            ]
+        if kind == "bytes":
+            size = self.name("n")
+            return [
+                f"{indent}if {value}.__class__ is not _bytes:",
+                f"{indent}    _refuse('bytes')",
+                f"{indent}{size} = _len({value})",
+                *self._varint(size, indent),
+                f"{indent}out += {value}",
+            ]
+        raise NotPlain(f"type {kind!r}")
 
+    def _logical(
+        self, node: dict[str, Any], kind: str, logical: str, value: str, indent: str
+    ) -> list[str]:
+        prepare = LOGICAL_WRITERS.get(f"{kind}-{logical}")
+        if prepare is None:
+            return self.value(kind, value, indent)
+        # fastavro's own conversion (e.g. datetime to epoch milliseconds), then the base type.
+        function, schema, prepared = self.constant(prepare), self.constant(node), self.name("p")
+        return [
+            f"{indent}{prepared} = {function}({value}, {schema})",
+            *self.value(kind, prepared, indent),
+        ]
 
-def _map_writer(entry: Write) -> Write:
-    def write(value: Any, out: bytearray) -> None:  # noqa: ANN401
-        if value.__class__ is not dict:
-            raise NotPlain("map")
-        if value:
-            _write_varint(len(value), out)
-            for key, element in value.items():
-                _write_string(key, out)
-                entry(element, out)
-        out.append(0)
+    def _named_type(self, name: str, value: str, indent: str) -> list[str]:
+        node = self.named[name]
+        kind = node["type"]
+        if kind == "enum":
+            indexes = {symbol: _varint_bytes(i) for i, symbol in enumerate(node["symbols"])}
+            table, encoded = self.constant(indexes), self.name("e")
+            return [
+                f"{indent}{encoded} = {table}.get({value}) if {value}.__class__ is _str else None",
+                f"{indent}if {encoded} is None:",
+                f"{indent}    _refuse('enum symbol')",
+                f"{indent}out += {encoded}",
+            ]
+        if kind == "fixed":
+            size = int(node["size"])
+            return [
+                f"{indent}if {value}.__class__ is not _bytes or _len({value}) != {size}:",
+                f"{indent}    _refuse('fixed')",
+                f"{indent}out += {value}",
+            ]
+        function = self.record_functions.get(name)
+        if function is None:  # defined here (a recursive reference finds the name set first)
+            function = self.record_functions[name] = self.name("write_record")
+            self._record(node, function)
+        return [f"{indent}{function}({value}, out)"]
 
-    return write
+    def _record(self, node: dict[str, Any], function: str) -> None:
+        fields = node["fields"]
+        names = tuple(field["name"] for field in fields)
+        defaults = {f["name"]: f["default"] for f in fields if "default" in f}
+        body = [
+            "    if value.__class__ is not _dict:",
+            "        _refuse('record')",
+            # Every field present is the usual case; otherwise defaults fill the gaps.
+            f"    if _len(value) != {len(names)}:",
+            f"        value = _fill(value, {self.constant(names)}, {self.constant(defaults)})",
+            "    try:",
+        ]
+        for field in fields:
+            local = self.name("f")
+            # Schema text enters the source only as repr() literals: no name can inject code.
+            body.append(f"        {local} = value[{field['name']!r}]")
+            body += self.value(field["type"], local, "        ")
+        body += ["    except KeyError:", "        _refuse('record field')"]
+        self.functions.append(f"def {function}(value, out):\n" + "\n".join(body))
 
+    def _union(self, branches: list[Any], value: str, indent: str) -> list[str]:
+        # fastavro takes the first branch the value validates against (for records: the one
+        # sharing the most field names). Only unions where the value's type settles that are
+        # written here: null and one other branch, or records told apart by their exact names.
+        others = [(i, b) for i, b in enumerate(branches) if b != "null"]
+        if len(others) == 1:
+            index, branch = others[0]
+            none = (
+                [f"{indent}    out += {self.constant(_varint_bytes(branches.index('null')))}"]
+                if "null" in branches
+                # Only "null" validates None (a logical type's conversion keeps None as None).
+                else [f"{indent}    _refuse('null in a union without null')"]
+            )
+            return [
+                f"{indent}if {value} is None:",
+                *none,
+                f"{indent}else:",
+                f"{indent}    out += {self.constant(_varint_bytes(index))}",
+                *self.value(branch, value, indent + "    "),
+            ]
+        records = [(i, self.named.get(b, b) if isinstance(b, str) else b) for i, b in others]
+        if "null" in branches or not all(
+            isinstance(b, dict) and b.get("type") == "record" for _, b in records
+        ):
+            return [f"{indent}_refuse('union')"]
+        return self._records_union(records, value, indent)
 
-def _union_writer(branches: list[Any], named: dict[str, Any], compiled: dict[str, Write]) -> Write:
-    # fastavro takes the first branch the value validates against (for records: the one
-    # sharing the most field names). Only unions where the value's type settles that are
-    # written here: null and one other branch, or records told apart by their exact names.
-    null = _varint_bytes(branches.index("null")) if "null" in branches else None
-    others = [(i, b) for i, b in enumerate(branches) if b != "null"]
-    if len(others) == 1:
-        return _nullable_writer(null, others[0][0], _compile_writer(others[0][1], named, compiled))
-    records = [(i, named.get(b, b) if isinstance(b, str) else b) for i, b in others]
-    if null is None and all(isinstance(b, dict) and b.get("type") == "record" for _, b in records):
-        return _records_writer(records, named, compiled)
-    return _write_refused
+    def _records_union(
+        self, records: list[tuple[int, dict[str, Any]]], value: str, indent: str
+    ) -> list[str]:
+        # A dict with exactly one branch's field names shares all of them with it; another
+        # branch could tie only if its names include all of these, so such key sets are left
+        # to fastavro.
+        names = [frozenset(f["name"] for f in node["fields"]) for _, node in records]
+        keys = self.name("s")
+        lines = [
+            f"{indent}if {value}.__class__ is not _dict:",
+            f"{indent}    _refuse('union record')",
+            f"{indent}{keys} = _frozenset({value})",
+        ]
+        branch = "if"
+        for (index, node), own in zip(records, names, strict=True):
+            if sum(own <= other for other in names) != 1:
+                continue
+            lines += [
+                f"{indent}{branch} {keys} == {self.constant(own)}:",
+                f"{indent}    out += {self.constant(_varint_bytes(index))}",
+                *self.value(node, value, indent + "    "),
+            ]
+            branch = "elif"
+        if branch == "if":
+            return [*lines, f"{indent}_refuse('union record')"]
+        return [*lines, f"{indent}else:", f"{indent}    _refuse('union record')"]
 
+    def _blocks(self, value: str, size: str, indent: str, each: list[str]) -> list[str]:
+        """One block of every item (``each`` writes one), then the empty block that ends it."""
+        return [
+            f"{indent}if {value}:",
+            f"{indent}    {size} = _len({value})",
+            *self._varint(size, indent + "    "),
+            *each,
+            f"{indent}out.append(0)",
+        ]
 
-def _write_refused(value: Any, out: bytearray) -> None:  # noqa: ANN401
-    del value, out
-    raise NotPlain("union")
+    def _array(self, items: Any, value: str, indent: str) -> list[str]:  # noqa: ANN401
+        item, size = self.name("a"), self.name("n")
+        inner = indent + "        "
+        each = [f"{indent}    for {item} in {value}:", *self.value(items, item, inner)]
+        return [
+            f"{indent}if {value}.__class__ is not _list:",
+            f"{indent}    _refuse('array')",
+            *self._blocks(value, size, indent, each),
+        ]
 
-
-def _nullable_writer(null: bytearray | None, index: int, inner: Write) -> Write:
-    tag = bytes(_varint_bytes(index))
-    none = bytes(null) if null is not None else None
-
-    def write(value: Any, out: bytearray) -> None:  # noqa: ANN401
-        if value is None:
-            # Only "null" validates None (a logical type's conversion keeps None as None).
-            if none is None:
-                raise NotPlain("null in a union without null")
-            out += none
-            return
-        out += tag
-        inner(value, out)
-
-    return write
-
-
-def _records_writer(
-    records: list[tuple[int, dict[str, Any]]], named: dict[str, Any], compiled: dict[str, Write]
-) -> Write:
-    # A dict with exactly one branch's field names shares all of them with it; another branch
-    # could tie only if its names include all of these, so such key sets are left to fastavro.
-    names = [frozenset(f["name"] for f in node["fields"]) for _, node in records]
-    by_names: dict[frozenset[str], tuple[bytes, Write]] = {}
-    for (index, node), own in zip(records, names, strict=True):
-        if sum(own <= other for other in names) == 1:
-            by_names[own] = (bytes(_varint_bytes(index)), _compile_writer(node, named, compiled))
-
-    def write(value: Any, out: bytearray) -> None:  # noqa: ANN401
-        if value.__class__ is not dict:
-            raise NotPlain("union record")
-        found = by_names.get(frozenset(value))
-        if found is None:
-            raise NotPlain("union record")
-        out += found[0]
-        found[1](value, out)
-
-    return write
-
-
-_MISSING: Final = object()
-
-
-def _record_writer(
-    node: dict[str, Any], named: dict[str, Any], compiled: dict[str, Write]
-) -> Write:
-    fields = [(f["name"], _compile_writer(f["type"], named, compiled)) for f in node["fields"]]
-    defaults = {f["name"]: f["default"] for f in node["fields"] if "default" in f}
-    names = frozenset(name for name, _ in fields)
-    count = len(fields)
-
-    def write(value: Any, out: bytearray) -> None:  # noqa: ANN401
-        if value.__class__ is not dict:
-            raise NotPlain("record")
-        if len(value) == count:
-            try:  # every field present (the usual case): no default to look up
-                for name, field in fields:
-                    field(value[name], out)
-            except KeyError:
-                raise NotPlain("record field") from None
-            return
-        if not names.issuperset(value):
-            raise NotPlain("record: a field the schema does not have")
-        for name, field in fields:
-            item = value.get(name, _MISSING)
-            if item is _MISSING:
-                # A missing field is written as its default (strict_allow_default).
-                item = defaults.get(name, _MISSING)
-                if item is _MISSING:
-                    raise NotPlain(f"missing field {name!r}")
-            field(item, out)
-
-    # Later references by name (resolved when first used) find this one.
-    compiled.setdefault(node["name"], write)
-    return write
-
-
-_COMPLEX: Final[dict[str, Callable[[dict[str, Any], dict[str, Any], dict[str, Write]], Write]]] = {
-    "record": _record_writer,
-    "error": _record_writer,
-    "enum": lambda node, _, __: _enum_writer(node),
-    "fixed": lambda node, _, __: _fixed_writer(node),
-    "array": lambda node, named, compiled: _array_writer(
-        _compile_writer(node["items"], named, compiled)
-    ),
-    "map": lambda node, named, compiled: _map_writer(
-        _compile_writer(node["values"], named, compiled)
-    ),
-}
-"""Writers of the complex types, by type name."""
+    def _map(self, values: Any, value: str, indent: str) -> list[str]:  # noqa: ANN401
+        key, item, size = self.name("k"), self.name("v"), self.name("n")
+        inner = indent + "        "
+        each = [
+            f"{indent}    for {key}, {item} in {value}.items():",
+            *self._primitive("string", key, inner),
+            *self.value(values, item, inner),
+        ]
+        return [
+            f"{indent}if {value}.__class__ is not _dict:",
+            f"{indent}    _refuse('map')",
+            *self._blocks(value, size, indent, each),
+        ]

@@ -15,6 +15,10 @@ from typing import TYPE_CHECKING, Any, Final
 
 from fastavro.logical_readers import LOGICAL_READERS
 
+from intelshare.contract.avrocode import NotPlain
+
+__all__ = ["NotPlain", "converter"]
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
@@ -24,10 +28,6 @@ _NUMBER_TYPES: Final = {
     "float": (int, float),
     "double": (int, float),
 }
-
-
-class NotPlain(ValueError):
-    """The value is not what the fast path handles; read it with fastavro instead."""
 
 
 def converter(parsed: Any) -> Callable[[Any], Any]:  # noqa: ANN401 - a parsed Avro schema

@@ -16,14 +16,13 @@ converters, so values are the same objects fastavro returns.
 
 from __future__ import annotations
 
-import itertools
 import struct
 from collections.abc import Callable
-from typing import Any, Final, NoReturn, TypeAlias
+from typing import Any, Final, TypeAlias
 
 from fastavro.read import LOGICAL_READERS
 
-from intelshare.contract.avrojson import NotPlain
+from intelshare.contract.avrocode import NotPlain, Source
 
 Read: TypeAlias = Callable[[bytes, int], tuple[Any, int]]
 """Reads one value from ``data`` at ``pos``: the value and the position after it."""
@@ -59,10 +58,6 @@ def _varint32(data: bytes, pos: int) -> tuple[int, int]:
     return number, end
 
 
-def _fail(what: str) -> NoReturn:
-    raise ValueError(what)
-
-
 def reader(parsed: Any) -> Read:  # noqa: ANN401 - a parsed Avro schema
     """A function reading a value of ``parsed`` (fastavro's ``parse_schema`` output).
 
@@ -71,46 +66,21 @@ def reader(parsed: Any) -> Read:  # noqa: ANN401 - a parsed Avro schema
     """
     source = _Source()
     lines = source.value(parsed, "value", "    ")
-    text = "\n\n".join(
-        [*source.functions, "def read(data, pos):\n" + "\n".join(lines) + "\n    return value, pos"]
-    )
-    names: dict[str, Any] = {
-        "_varint": _varint,
-        "_varint32": _varint32,
-        "_fail": _fail,
-        "_len": len,
-        "_bytes": bytes,
-        **source.constants,
-    }
-    exec(compile(text, "<avro reader>", "exec"), names)  # noqa: S102 - source made from our schema
-    read: Read = names["read"]
+    main = "def read(data, pos):\n" + "\n".join(lines) + "\n    return value, pos"
+    helpers = {"_varint": _varint, "_varint32": _varint32}
+    read: Read = source.compile("read", main, "<avro reader>", helpers)
     return read
 
 
-class _Source:
-    """The generated functions and the constants they use."""
-
-    def __init__(self) -> None:
-        self.functions: list[str] = []
-        self.constants: dict[str, Any] = {}
-        self._named: dict[str, Any] = {}
-        self._record_functions: dict[str, str] = {}
-        self._ids = itertools.count()
-
-    def _name(self, prefix: str) -> str:
-        return f"{prefix}{next(self._ids)}"
-
-    def _constant(self, value: Any) -> str:  # noqa: ANN401 - any value the code refers to
-        name = self._name("_k")
-        self.constants[name] = value
-        return name
+class _Source(Source):
+    """The reading functions being written."""
 
     def value(self, node: Any, out: str, indent: str) -> list[str]:  # noqa: ANN401, PLR0911
         """Lines reading a value of ``node`` into the local ``out``."""
         if isinstance(node, list):
             return self._union(node, out, indent)
         if isinstance(node, str):
-            if node in self._named:
+            if node in self.named:
                 return self._named_type(node, out, indent)
             return self._primitive(node, out, indent)
         if not isinstance(node, dict):
@@ -120,7 +90,7 @@ class _Source:
         if logical is not None and isinstance(kind, str):
             return self._logical(node, kind, logical, out, indent)
         if kind in ("record", "error", "enum", "fixed"):
-            self._named[node["name"]] = node
+            self.named[node["name"]] = node
             return self._named_type(node["name"], out, indent)
         if kind == "array":
             return self._array(node["items"], out, indent)
@@ -129,7 +99,7 @@ class _Source:
         return self.value(kind, out, indent)  # {"type": "string"} and the like
 
     def _varint(self, out: str, indent: str, *, wide: bool = True) -> list[str]:
-        byte = self._name("b")
+        byte = self.name("b")
         slow = "_varint" if wide else "_varint32"
         return [
             f"{indent}{byte} = data[pos]",
@@ -147,22 +117,22 @@ class _Source:
             return [
                 f"{indent}{out} = data[pos]",
                 f"{indent}if {out} > 1:",
-                f"{indent}    _fail('boolean')",
+                f"{indent}    _refuse('boolean')",
                 f"{indent}{out} = {out} == 1",
                 f"{indent}pos += 1",
             ]
         if kind in ("int", "long"):
             return self._varint(out, indent, wide=kind == "long")
         if kind in _SIZES:
-            unpack = self._constant(struct.Struct("<f" if kind == "float" else "<d").unpack_from)
+            unpack = self.constant(struct.Struct("<f" if kind == "float" else "<d").unpack_from)
             return [f"{indent}{out} = {unpack}(data, pos)[0]", f"{indent}pos += {_SIZES[kind]}"]
         if kind in ("string", "bytes"):
-            size = self._name("n")
+            size = self.name("n")
             take = f"data[pos:pos + {size}]"
             return [
                 *self._varint(size, indent),
                 f"{indent}if {size} < 0 or pos + {size} > _len(data):",
-                f"{indent}    _fail('length')",
+                f"{indent}    _refuse('length')",
                 f"{indent}{out} = "
                 + (f"{take}.decode()" if kind == "string" else f"_bytes({take})"),
                 f"{indent}pos += {size}",
@@ -177,39 +147,39 @@ class _Source:
         if convert is None:  # fastavro reads an unknown logical type as its base type
             return lines
         # fastavro passes the schema node as both writer and reader schema.
-        function, schema = self._constant(convert), self._constant(node)
+        function, schema = self.constant(convert), self.constant(node)
         return [*lines, f"{indent}{out} = {function}({out}, {schema}, {schema})"]
 
     def _named_type(self, name: str, out: str, indent: str) -> list[str]:
-        node = self._named[name]
+        node = self.named[name]
         kind = node["type"]
         if kind == "enum":
-            symbols = self._constant(tuple(node["symbols"]))
-            index = self._name("i")
+            symbols = self.constant(tuple(node["symbols"]))
+            index = self.name("i")
             return [
                 *self._varint(index, indent),
                 f"{indent}if not 0 <= {index} < {len(node['symbols'])}:",
-                f"{indent}    _fail('enum index')",
+                f"{indent}    _refuse('enum index')",
                 f"{indent}{out} = {symbols}[{index}]",
             ]
         if kind == "fixed":
             size = int(node["size"])
             return [
                 f"{indent}if pos + {size} > _len(data):",
-                f"{indent}    _fail('fixed')",
+                f"{indent}    _refuse('fixed')",
                 f"{indent}{out} = _bytes(data[pos:pos + {size}])",
                 f"{indent}pos += {size}",
             ]
-        function = self._record_functions.get(name)
+        function = self.record_functions.get(name)
         if function is None:  # defined here (a recursive reference finds the name set first)
-            function = self._record_functions[name] = self._name("read_record")
+            function = self.record_functions[name] = self.name("read_record")
             self._record(node, function)
         return [f"{indent}{out}, pos = {function}(data, pos)"]
 
     def _record(self, node: dict[str, Any], function: str) -> None:
         body, items = [], []
         for field in node["fields"]:
-            local = self._name("f")
+            local = self.name("f")
             body += self.value(field["type"], local, "    ")
             # Schema text enters the source only as repr() literals: no name can inject code.
             items.append(f"{field['name']!r}: {local}")
@@ -220,7 +190,7 @@ class _Source:
         )
 
     def _union(self, branches: list[Any], out: str, indent: str) -> list[str]:
-        index = self._name("u")
+        index = self.name("u")
         if len(branches) == 2 and "null" in branches:  # noqa: PLR2004 - an optional value
             # Two branches: the index is one byte, 0 or 2 (zig-zag); anything else is damage.
             present = 0 if branches[0] != "null" else 2
@@ -232,17 +202,17 @@ class _Source:
                 f"{indent}elif {index} == {2 - present}:",
                 f"{indent}    {out} = None",
                 f"{indent}else:",
-                f"{indent}    _fail('union index')",
+                f"{indent}    _refuse('union index')",
             ]
         lines = self._varint(index, indent)
         for number, branch in enumerate(branches):
             lines.append(f"{indent}{'if' if number == 0 else 'elif'} {index} == {number}:")
             lines += self.value(branch, out, indent + "    ")
-        return [*lines, f"{indent}else:", f"{indent}    _fail('union index')"]
+        return [*lines, f"{indent}else:", f"{indent}    _refuse('union index')"]
 
     def _blocks(self, out: str, start: str, indent: str, each: list[str]) -> list[str]:
         """A loop over the blocks of an array or map; ``each`` reads one item into it."""
-        count = self._name("c")
+        count = self.name("c")
         return [
             f"{indent}{out} = {start}",
             f"{indent}while True:",
@@ -252,7 +222,7 @@ class _Source:
             # A block with its byte size (a negative count) is fastavro's; each item takes at
             # least one byte, so a count beyond what is left is damage, not a long loop.
             f"{indent}    if {count} < 0 or {count} > _len(data) - pos:",
-            f"{indent}        _fail('block count')",
+            f"{indent}        _refuse('block count')",
             f"{indent}    for _ in range({count}):",
             *each,
         ]
@@ -260,13 +230,13 @@ class _Source:
     def _array(self, items: Any, out: str, indent: str) -> list[str]:  # noqa: ANN401
         if items == "null":
             raise NotPlain("an array of nulls")  # items of no bytes: the count guard fails
-        item = self._name("a")
+        item = self.name("a")
         inner = indent + "        "
         each = [*self.value(items, item, inner), f"{inner}{out}.append({item})"]
         return self._blocks(out, "[]", indent, each)
 
     def _map(self, values: Any, out: str, indent: str) -> list[str]:  # noqa: ANN401
-        key, item = self._name("k"), self._name("v")
+        key, item = self.name("k"), self.name("v")
         inner = indent + "        "
         each = [
             *self._primitive("string", key, inner),

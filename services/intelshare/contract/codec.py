@@ -19,7 +19,7 @@ import fastavro
 from fastavro import _validation_py
 
 from intelshare.contract import avrobinary, avroread
-from intelshare.contract.avrojson import NotPlain
+from intelshare.contract.avrocode import NotPlain
 from intelshare.errors import (
     BadMarker,
     CorruptBody,
