@@ -43,7 +43,7 @@ def writer(parsed: Any) -> Write:  # noqa: ANN401 - a parsed Avro schema
     Raises:
         NotPlain: the schema has a type this writer leaves to fastavro.
     """
-    source = _Source()
+    source = _WriteSource()
     lines = source.value(parsed, "value", "    ")
     main = "def write(value, out):\n" + "\n".join(lines)
     write: Write = source.compile(
@@ -67,7 +67,7 @@ def _varint_bytes(number: int) -> bytes:
     return bytes(out)
 
 
-class _Source(Source):
+class _WriteSource(Source):
     """The writing functions being written."""
 
     def value(self, node: Any, value: str, indent: str) -> list[str]:  # noqa: ANN401, PLR0911

@@ -64,7 +64,7 @@ def reader(parsed: Any) -> Read:  # noqa: ANN401 - a parsed Avro schema
     Raises:
         NotPlain: the schema has a type this reader leaves to fastavro.
     """
-    source = _Source()
+    source = _ReadSource()
     lines = source.value(parsed, "value", "    ")
     main = "def read(data, pos):\n" + "\n".join(lines) + "\n    return value, pos"
     helpers = {"_varint": _varint, "_varint32": _varint32}
@@ -72,7 +72,7 @@ def reader(parsed: Any) -> Read:  # noqa: ANN401 - a parsed Avro schema
     return read
 
 
-class _Source(Source):
+class _ReadSource(Source):
     """The reading functions being written."""
 
     def value(self, node: Any, out: str, indent: str) -> list[str]:  # noqa: ANN401, PLR0911

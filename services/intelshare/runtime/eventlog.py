@@ -98,6 +98,10 @@ def _tidy(_: object, __: str, event: MutableMapping[str, Any]) -> MutableMapping
     return event
 
 
+_OWN: Final = frozenset({"level", "event"})
+"""Fields every line sets itself (a field of the same name is not written)."""
+
+
 class EventLog:
     """The structured log of one service (one country, producer or consumer)."""
 
@@ -203,23 +207,27 @@ class EventLog:
         return len(held)
 
     def _emit(self, level: str, event: str, fields: dict[str, Any]) -> None:
+        # ``fields`` is this log's own (a call's keyword arguments, or held by it): it may
+        # be changed.
         if self._held is not None:
-            self._held.append((level, event, {"timestamp": utc_timestamp(), **fields}))
+            fields.setdefault("timestamp", utc_timestamp())
+            self._held.append((level, event, fields))
             return
         if self._pretty:
             getattr(self._logger, level)(event, **fields)
             return
         # The JSON path builds the event itself: the same fields, order and omissions as
         # the console's processor chain, at a fraction of its cost per line.
-        common = {
-            "timestamp": fields.get("timestamp") or utc_timestamp(),
+        record = {
+            "timestamp": fields.pop("timestamp", None) or utc_timestamp(),
             "level": level,
             "event": event,
-            "service": fields.get("service", self.service),
-            "country": fields.get("country", self.country),
+            "service": fields.pop("service", self.service),
+            "country": fields.pop("country", self.country),
         }
-        record = {k: v for k, v in common.items() if v is not None}
-        record.update({k: v for k, v in fields.items() if v is not None and k not in common})
+        if record["service"] is None or record["country"] is None:
+            record = {k: v for k, v in record.items() if v is not None}
+        record.update({k: v for k, v in fields.items() if v is not None and k not in _OWN})
         line = self._share(record, event_json(record))
         self._stream.write(line + "\n")
         if self._flush_each:
