@@ -160,9 +160,9 @@ class _JsonSource(Source):
                 f"{indent}        {out} = {result}",
             ]
             branch = "elif"
-        lines += [f"{indent}    {'else' if branch == 'elif' else 'if True'}:"]
-        lines += [f"{indent}        _refuse('union branch')"]
-        return lines, out
+        if branch == "if":  # no branch but null: any other value is refused
+            return [*lines, f"{indent}    _refuse('union branch')"], out
+        return [*lines, f"{indent}    else:", f"{indent}        _refuse('union branch')"], out
 
     def _array(self, items: Any, value: str, indent: str) -> tuple[list[str], str]:  # noqa: ANN401
         out, item = self.name("a"), self.name("x")
